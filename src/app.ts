@@ -1,0 +1,52 @@
+import { type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Socket } from 'node:net';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { problemBody } from './errors/problem.js';
+import { ProblemFilter } from './http/problem.filter.js';
+import { newTraceId, traceIdOf } from './http/trace-id.js';
+
+const NEST_LEVELS: Record<string, LogLevel[]> = {
+  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  warn: ['fatal', 'error', 'warn'],
+  error: ['fatal', 'error'],
+  fatal: ['fatal'],
+  silent: [],
+};
+
+/** A request Node's HTTP parser refused (bad header bytes, …) still gets a problem+json answer. */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) return;
+  const body = JSON.stringify(problemBody('validation-failed', `The HTTP request could not be parsed (${error.code ?? 'bad request'}).`, newTraceId()));
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** The API as a Nest application on Fastify; `main.ts` and the tests both build it here. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: traceIdOf,
+    requestIdHeader: false,
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    return503OnClosing: true,
+    clientErrorHandler: answerClientError,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: NEST_LEVELS[config.logLevel],
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON only: a text/plain body is a 415, not a string that reaches validation.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('trace-id', request.id);
+  });
+  app.useGlobalFilters(new ProblemFilter());
+  await app.init();
+  return app;
+}

@@ -1,0 +1,25 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { ProblemError } from '../errors/problem.js';
+import { modeOfKey } from './api-key.js';
+import { MerchantsService } from './merchants.service.js';
+
+/** `Authorization: Bearer sk_test_…|sk_live_…` → the merchant and mode, before anything else runs. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(private readonly merchants: MerchantsService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const header = request.headers.authorization;
+    if (!header) {
+      throw new ProblemError('api-key-missing', 'Send your secret key as "Authorization: Bearer sk_test_…".');
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const key = match?.[1];
+    const auth = key && modeOfKey(key) ? await this.merchants.authenticate(key) : undefined;
+    if (!auth) throw new ProblemError('api-key-invalid', 'The API key is unknown or revoked.');
+    request.auth = auth;
+    return true;
+  }
+}

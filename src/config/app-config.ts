@@ -1,0 +1,98 @@
+/**
+ * Typed configuration, read once from the environment and validated at boot: a bad value stops the
+ * process with a message naming the variable, instead of surfacing later as odd behaviour.
+ */
+export const CRASH_POINTS = ['claimed', 'payment_created', 'provider_called'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+export class AppConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Unset: `npm start` runs an embedded Postgres in `embeddedPgDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly embeddedPgDir: string;
+  readonly embeddedPgPort: number;
+  /** Unset: the sandbox provider is started in-process on `sandboxPort`. */
+  readonly providerUrl: string | undefined;
+  readonly providerTimeoutMs: number;
+  readonly sandboxPort: number;
+  readonly sandboxLatencyMs: number;
+  readonly idempotencyLeaseMs: number;
+  readonly idempotencyTtlHours: number;
+  readonly completerIntervalMs: number;
+  readonly sweeperIntervalMs: number;
+  readonly sweeperBatchSize: number;
+  readonly bodyLimitBytes: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: string;
+  /** Test-only fault injection: the process kills itself (SIGKILL) when it reaches this point. */
+  readonly crashAt: CrashPoint | undefined;
+
+  constructor(values: AppConfig) {
+    Object.assign(this, values);
+  }
+}
+
+class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}`);
+  }
+  return raw;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!allowed.includes(raw as T)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}`);
+  return raw as T;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
+  const crashAt = oneOf(env, 'IDEMPAY_CRASH_AT', CRASH_POINTS);
+  if (crashAt && env.NODE_ENV === 'production') {
+    throw new ConfigError('IDEMPAY_CRASH_AT is a test-only fault and is refused when NODE_ENV=production');
+  }
+  return new AppConfig({
+    host: env.HOST || '127.0.0.1',
+    port: int(env, 'PORT', 3000, 0, 65535),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
+    embeddedPgDir: env.EMBEDDED_PG_DIR || '.data/postgres',
+    embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    providerUrl: url(env, 'PROVIDER_URL', ['http:', 'https:']),
+    providerTimeoutMs: int(env, 'PROVIDER_TIMEOUT_MS', 5000, 1, 120_000),
+    sandboxPort: int(env, 'SANDBOX_PORT', 4010, 0, 65535),
+    sandboxLatencyMs: int(env, 'SANDBOX_LATENCY_MS', 0, 0, 120_000),
+    idempotencyLeaseMs: int(env, 'IDEMPOTENCY_LEASE_MS', 30_000, 100, 3_600_000),
+    idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
+    completerIntervalMs: int(env, 'COMPLETER_INTERVAL_MS', 5_000, 50, 3_600_000),
+    sweeperIntervalMs: int(env, 'SWEEPER_INTERVAL_MS', 60_000, 50, 86_400_000),
+    sweeperBatchSize: int(env, 'SWEEPER_BATCH_SIZE', 1_000, 1, 100_000),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? 'info',
+    crashAt,
+    ...overrides,
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * Every error code the API can answer with. Codes are part of the contract: clients branch on them,
+ * so a code is never renamed or reused for another meaning.
+ */
+export const ERROR_CATALOGUE = {
+  'validation-failed': { status: 400, title: 'The request has invalid fields' },
+  'malformed-json': { status: 400, title: 'The body is not valid JSON' },
+  'idempotency-key-missing': { status: 400, title: 'Idempotency-Key header is required' },
+  'idempotency-key-invalid': { status: 400, title: 'Idempotency-Key header is invalid' },
+  'api-key-missing': { status: 401, title: 'No API key was given' },
+  'api-key-invalid': { status: 401, title: 'The API key is not valid' },
+  'resource-not-found': { status: 404, title: 'No such resource' },
+  'route-not-found': { status: 404, title: 'No such route' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is in progress' },
+  'body-too-large': { status: 413, title: 'The body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The body must be application/json' },
+  'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used with a different request' },
+  'internal-error': { status: 500, title: 'Internal error' },
+  'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,0 +1,36 @@
+import type { components } from '../generated/v1.js';
+import { ERROR_CATALOGUE, type ErrorCode } from './error-catalogue.js';
+
+export type Problem = components['schemas']['Problem'];
+export type FieldError = components['schemas']['FieldError'];
+
+/** A failure with a catalogued code; the exception filter renders it as RFC 9457 problem+json. */
+export class ProblemError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    readonly fieldErrors?: FieldError[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function problemBody(code: ErrorCode, detail: string, traceId: string, instance?: string, errors?: FieldError[]): Problem {
+  const entry = ERROR_CATALOGUE[code];
+  return {
+    type: `urn:idempay:problem:${code}`,
+    title: entry.title,
+    status: entry.status,
+    detail,
+    code,
+    trace_id: traceId,
+    ...(instance ? { instance } : {}),
+    ...(errors?.length ? { errors } : {}),
+  };
+}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { AuthContext } from '../auth/auth-context.js';
+import { newId } from '../common/ids.js';
+
+export interface OutboxEvent {
+  paymentId: string;
+  type: string;
+  data: unknown;
+}
+
+/**
+ * The transactional outbox: an event is written by the same transaction as the state change it
+ * reports, so a change is never committed without its event, nor an event without its change.
+ */
+@Injectable()
+export class Outbox {
+  /** Must run inside the transaction that changed the payment, with the payment's row locked. */
+  async append(m: EntityManager, auth: AuthContext, event: OutboxEvent): Promise<void> {
+    await m.query(
+      `INSERT INTO events (id, merchant_id, mode, payment_id, sequence, type, data)
+       SELECT $1, $2, $3, $4, coalesce(max(sequence), 0) + 1, $5, $6
+         FROM events WHERE merchant_id = $2 AND payment_id = $4`,
+      [newId('evt'), auth.merchantId, auth.mode, event.paymentId, event.type, event.data],
+    );
+  }
+}

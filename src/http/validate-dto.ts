@@ -1,0 +1,31 @@
+import { plainToInstance } from 'class-transformer';
+import { type ValidationError, validateSync } from 'class-validator';
+import { type FieldError, ProblemError } from '../errors/problem.js';
+
+function fieldErrors(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((e) => {
+    const field = parent ? `${parent}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((message) => ({
+      field,
+      message: message.startsWith('property ') ? `${field} is not a known field` : message,
+    }));
+    return [...own, ...fieldErrors(e.children ?? [], field)];
+  });
+}
+
+/**
+ * Validates a JSON body or query against a DTO class. Unknown fields are refused (never silently
+ * stripped), so a typo in a field name is a 400 and not a request that quietly ignores it.
+ */
+export function validateDto<T extends object>(cls: new () => T, input: unknown): T {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ProblemError('validation-failed', 'The body must be a JSON object.', [{ field: '(body)', message: 'must be a JSON object' }]);
+  }
+  const instance = plainToInstance(cls, input, { enableImplicitConversion: false });
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, stopAtFirstError: true });
+  if (errors.length > 0) {
+    const list = fieldErrors(errors);
+    throw new ProblemError('validation-failed', `Invalid fields: ${[...new Set(list.map((e) => e.field))].join(', ')}.`, list);
+  }
+  return instance;
+}

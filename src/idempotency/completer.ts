@@ -1,0 +1,54 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { PeriodicTask } from '../common/periodic-task.js';
+import { AppConfig } from '../config/app-config.js';
+import { newTraceId } from '../http/trace-id.js';
+import { IdempotencyService } from './idempotency.service.js';
+import { IdempotentOperations } from './idempotent-operations.js';
+
+const BATCH = 50;
+
+/**
+ * Finishes keys whose request stopped half-way (the process died, or the client never retried after
+ * a server error), so money that may have moved always reaches a recorded outcome.
+ */
+@Injectable()
+export class Completer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(Completer.name);
+  private readonly task: PeriodicTask;
+
+  constructor(
+    private readonly idempotency: IdempotencyService,
+    private readonly operations: IdempotentOperations,
+    config: AppConfig,
+  ) {
+    this.task = new PeriodicTask('completer', config.completerIntervalMs, () => this.runOnce(), this.logger);
+  }
+
+  onApplicationBootstrap(): void {
+    this.task.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.task.stop();
+  }
+
+  /** One pass; returns how many keys it finished. */
+  async runOnce(): Promise<number> {
+    let finished = 0;
+    for (const key of await this.idempotency.leaseStale(BATCH)) {
+      const operation = this.operations.get(key.request.route);
+      const traceId = newTraceId();
+      if (!operation) {
+        this.logger.error(`no operation registered for ${key.request.route}; key ${key.id} left for a later version`);
+        continue;
+      }
+      try {
+        await this.idempotency.execute(key, traceId, () => operation(key));
+        finished++;
+      } catch (error) {
+        this.logger.warn(`key ${key.id} not finished yet (trace ${traceId}): ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return finished;
+  }
+}

@@ -1,0 +1,145 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { AuthContext } from '../auth/auth-context.js';
+import { AppConfig } from '../config/app-config.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from '../errors/problem.js';
+import { ClaimedKey, type IdempotentRequest } from './claimed-key.js';
+import { differingFields, fingerprint } from './fingerprint.js';
+import { IdempotencyRepository, type IdempotencyKeyRow } from './idempotency.repository.js';
+import type { StoredResponse } from './stored-response.js';
+
+export type ClaimOutcome = { kind: 'replay'; response: StoredResponse } | { kind: 'proceed'; key: ClaimedKey };
+
+/** Thrown by a phase whose lease was taken over by another process: that process now owns the key. */
+export class LeaseLostError extends ProblemError {
+  constructor() {
+    super('idempotency-key-in-use', 'Another request took this Idempotency-Key over; retry to get its answer.', undefined, {
+      'retry-after': '1',
+    });
+  }
+}
+
+export function fingerprintOf(request: IdempotentRequest): string {
+  return fingerprint({ method: request.method, path: request.path, body: request.body });
+}
+
+function storedProblem(error: ProblemError, traceId: string, path: string): StoredResponse {
+  return {
+    status: error.status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...error.headers },
+    body: JSON.stringify(problemBody(error.code, error.detail, traceId, path, error.fieldErrors)),
+  };
+}
+
+@Injectable()
+export class IdempotencyService {
+  private readonly logger = new Logger(IdempotencyService.name);
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly keys: IdempotencyRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Phase 1. Claims the key for a new request, or decides what an earlier request with the same key
+   * means for this one: replay its answer, refuse a different body (422), refuse while it runs (409),
+   * or take over the lease of an owner that died and resume from its recovery point.
+   */
+  async claim(auth: AuthContext, key: string, request: IdempotentRequest): Promise<ClaimOutcome> {
+    const owner = randomUUID();
+    const print = fingerprintOf(request);
+    return this.db.transaction(async (m) => {
+      const inserted = await this.keys.insertClaimed(m, auth, key, request, print, owner);
+      if (inserted) return { kind: 'proceed', key: this.toClaimed(inserted, owner) };
+
+      const existing = await this.keys.lockByKey(m, auth, key, this.config.idempotencyLeaseMs);
+      if (!existing) throw new Error('idempotency key vanished while locked');
+      if (existing.fingerprint !== print) {
+        const before = { method: existing.method, path: existing.path, ...existing.request_params };
+        const now = { method: request.method, path: request.path, ...request.body };
+        const fields = differingFields(before, now);
+        throw new ProblemError(
+          'idempotency-key-reused',
+          `This Idempotency-Key was first used with a different request (differs in: ${fields.join(', ')}). Use a new key for a new request.`,
+          fields.map((field) => ({ field, message: 'differs from the request first sent with this Idempotency-Key' })),
+        );
+      }
+      if (existing.response_status !== null && existing.response_body !== null) {
+        return {
+          kind: 'replay',
+          response: { status: existing.response_status, headers: existing.response_headers ?? {}, body: existing.response_body },
+        };
+      }
+      if (existing.lease_fresh) {
+        throw new ProblemError('idempotency-key-in-use', 'A request with this Idempotency-Key is still in progress.', undefined, {
+          'retry-after': '1',
+        });
+      }
+      await this.keys.takeLease(m, existing.id, owner);
+      return { kind: 'proceed', key: this.toClaimed(existing, owner) };
+    });
+  }
+
+  /** One phase: a transaction that first checks the lease is still ours and holds the key's row lock. */
+  phase<T>(key: ClaimedKey, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (m) => {
+      if (!(await this.keys.lockOwned(m, key.id, key.owner))) throw new LeaseLostError();
+      return work(m);
+    });
+  }
+
+  advance(m: EntityManager, key: ClaimedKey, recoveryPoint: string, resourceId: string | null = null): Promise<void> {
+    return this.keys.setRecoveryPoint(m, key.id, recoveryPoint, resourceId);
+  }
+
+  async finish(m: EntityManager, key: ClaimedKey, response: StoredResponse): Promise<StoredResponse> {
+    await this.keys.finish(m, key.id, response);
+    return response;
+  }
+
+  /**
+   * Runs an operation on a claimed key. A client error it raises after it started executing is the
+   * request's answer and is stored like a success; any other failure gives the lease back and keeps
+   * the recovery point, so the client's retry (or the completer) resumes where it stopped.
+   */
+  async execute(key: ClaimedKey, traceId: string, run: () => Promise<StoredResponse>): Promise<StoredResponse> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof ProblemError && !(error instanceof LeaseLostError) && error.status < 500) {
+        const response = storedProblem(error, traceId, key.request.path);
+        return this.phase(key, (m) => this.finish(m, key, response));
+      }
+      if (!(error instanceof LeaseLostError)) {
+        await this.keys.release(key.id, key.owner).catch((e: unknown) => this.logger.error(`could not release key ${key.id}: ${String(e)}`));
+      }
+      throw error;
+    }
+  }
+
+  leaseStale(limit: number): Promise<ClaimedKey[]> {
+    const owner = randomUUID();
+    return this.keys
+      .leaseStale(this.config.idempotencyLeaseMs, limit, owner)
+      .then((rows) => rows.map((row) => this.toClaimed(row, owner)));
+  }
+
+  deleteExpiredBatch(): Promise<number> {
+    return this.keys.deleteExpiredBatch(this.config.idempotencyTtlHours, this.config.sweeperBatchSize);
+  }
+
+  private toClaimed(row: IdempotencyKeyRow, owner: string): ClaimedKey {
+    return new ClaimedKey(
+      row.id,
+      owner,
+      { merchantId: row.merchant_id, mode: row.mode },
+      row.key,
+      row.fingerprint,
+      { method: row.method, route: row.route, path: row.path, pathParams: row.path_params, body: row.request_params },
+      row.recovery_point,
+      row.resource_id,
+    );
+  }
+}

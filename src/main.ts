@@ -1,0 +1,84 @@
+/**
+ * `npm start`: the API, on the Postgres in DATABASE_URL or else an embedded one, with the sandbox
+ * provider unless PROVIDER_URL names a provider. SIGTERM/SIGINT drain in-flight requests, exit 0.
+ */
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createApp } from './app.js';
+import { MerchantsService, type CreatedMerchant } from './auth/merchants.service.js';
+import { AppConfig, loadConfig } from './config/app-config.js';
+import { startEmbeddedPostgres } from './database/embedded-postgres.js';
+import { runMigrations } from './database/migrations.js';
+import { buildSandbox } from './sandbox-provider/sandbox-server.js';
+
+const DEMO_MERCHANT = 'Demo merchant';
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const config = loadConfig();
+const cleanups: (() => Promise<unknown>)[] = [];
+
+let databaseUrl = config.databaseUrl;
+if (!databaseUrl) {
+  const embedded = await startEmbeddedPostgres(config.embeddedPgDir, config.embeddedPgPort, 'idempay');
+  cleanups.unshift(() => embedded.stop());
+  databaseUrl = embedded.url;
+  say(`embedded Postgres on port ${config.embeddedPgPort}, data in ${config.embeddedPgDir}`);
+}
+await runMigrations(databaseUrl);
+
+let providerUrl = config.providerUrl;
+if (!providerUrl) {
+  const sandbox = buildSandbox({ latencyMs: config.sandboxLatencyMs });
+  await sandbox.app.listen({ port: config.sandboxPort, host: '127.0.0.1' });
+  cleanups.unshift(() => sandbox.app.close());
+  providerUrl = `http://127.0.0.1:${config.sandboxPort}`;
+  say(`sandbox provider on ${providerUrl}`);
+}
+
+const app = await createApp(new AppConfig({ ...config, databaseUrl, providerUrl }));
+await app.listen({ port: config.port, host: config.host });
+const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+say(`idempay listening on ${base}`);
+await printDemoMerchant(app.get(MerchantsService));
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    // Past the grace period, whatever is still running is cut off rather than hanging the deploy.
+    setTimeout(() => process.exit(1), config.shutdownGraceMs).unref();
+    void (async () => {
+      await app.close();
+      for (const cleanup of cleanups) await cleanup();
+      process.exit(0);
+    })();
+  });
+}
+
+/**
+ * First run: creates a demo merchant and prints its test key. With the embedded database the keys
+ * are also kept beside its data (a local, git-ignored folder) so later runs can print them again.
+ */
+async function printDemoMerchant(merchants: MerchantsService): Promise<void> {
+  const keyFile = config.databaseUrl ? undefined : join(dirname(config.embeddedPgDir), 'demo-merchant.json');
+  let demo: CreatedMerchant | undefined;
+  if (!(await merchants.findIdByName(DEMO_MERCHANT))) {
+    demo = await merchants.create(DEMO_MERCHANT);
+    if (keyFile) await writeFile(keyFile, JSON.stringify(demo), { mode: 0o600 });
+  } else if (keyFile && existsSync(keyFile)) {
+    demo = JSON.parse(await readFile(keyFile, 'utf8')) as CreatedMerchant;
+  }
+  if (!demo) {
+    say(`the demo merchant exists; create another with: npm run -s cli -- merchants create --name "My shop"`);
+    return;
+  }
+  say(`demo merchant ${demo.merchant_id}, test key: ${demo.test_key}`);
+  say('try:');
+  say(
+    `  curl -s ${base}/v1/payments -H "Authorization: Bearer ${demo.test_key}" -H "Idempotency-Key: $(uuidgen 2>/dev/null || date +%s%N)" ` +
+      `-H "Content-Type: application/json" -d '{"amount": 5000, "currency": "eur", "payment_method": "pm_card_visa"}'`,
+  );
+}

@@ -1,0 +1,129 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { AuthContext } from '../../auth/auth-context.js';
+import { newId } from '../../common/ids.js';
+import { ProblemError } from '../../errors/problem.js';
+import { Outbox } from '../../events/outbox.js';
+import { CrashPoints } from '../../faults/crash-points.js';
+import { type ClaimedKey, STARTED } from '../../idempotency/claimed-key.js';
+import { differingFields } from '../../idempotency/fingerprint.js';
+import { IdempotencyService } from '../../idempotency/idempotency.service.js';
+import { IdempotentOperations } from '../../idempotency/idempotent-operations.js';
+import type { StoredResponse } from '../../idempotency/stored-response.js';
+import { validateDto } from '../../http/validate-dto.js';
+import { type ChargeResult, PaymentProvider } from '../../provider/payment-provider.js';
+import { CreatePaymentDto } from '../dto/create-payment.dto.js';
+import { chargeKeyOf, paymentCreatedResponse, type PaymentRow, type PaymentStatus } from '../payment.js';
+import { PaymentsRepository } from '../payments.repository.js';
+
+const PAYMENT_CREATED = 'payment_created';
+const ROUTE = 'POST /v1/payments';
+
+/**
+ * POST /v1/payments as atomic phases. Each phase is one short transaction and records a recovery
+ * point; the provider is called between them, with no connection held. A retry, a lease takeover
+ * or the completer re-enters `run` and continues from the key's recovery point.
+ */
+@Injectable()
+export class CreatePaymentOperation implements OnModuleInit {
+  constructor(
+    private readonly idempotency: IdempotencyService,
+    private readonly operations: IdempotentOperations,
+    private readonly payments: PaymentsRepository,
+    private readonly provider: PaymentProvider,
+    private readonly outbox: Outbox,
+    private readonly crashPoints: CrashPoints,
+  ) {}
+
+  onModuleInit(): void {
+    this.operations.register(ROUTE, (key) => this.run(key.auth, validateDto(CreatePaymentDto, key.request.body), key));
+  }
+
+  async run(auth: AuthContext, dto: CreatePaymentDto, key: ClaimedKey): Promise<StoredResponse> {
+    let payment: PaymentRow;
+    if (key.recoveryPoint === STARTED) {
+      const created = await this.createPayment(auth, dto, key);
+      if ('answer' in created) return created.answer;
+      payment = created.payment;
+      this.crashPoints.reached('payment_created');
+    } else {
+      const found = key.resourceId ? await this.payments.findById(auth, key.resourceId) : undefined;
+      if (!found) throw new Error(`key ${key.id} is at ${key.recoveryPoint} but its payment is missing`);
+      payment = found;
+    }
+
+    const result = await this.provider.charge({
+      providerKey: payment.provider_key,
+      amount: Number(payment.amount),
+      currency: payment.currency,
+      paymentMethod: payment.payment_method,
+      reference: payment.id,
+    });
+    this.crashPoints.reached('provider_called');
+    return this.finish(auth, key, payment, result);
+  }
+
+  /** Phase 2: the payment row, keyed by operation_id = the Idempotency-Key. */
+  private createPayment(auth: AuthContext, dto: CreatePaymentDto, key: ClaimedKey): Promise<{ payment: PaymentRow } | { answer: StoredResponse }> {
+    return this.idempotency.phase(key, async (m) => {
+      const id = newId('pay');
+      const payment = await this.payments.insert(m, auth, {
+        id,
+        operationId: key.key,
+        requestFingerprint: key.fingerprint,
+        amount: dto.amount,
+        currency: dto.currency.toLowerCase(),
+        paymentMethod: dto.payment_method,
+        description: dto.description ?? null,
+        metadata: dto.metadata ?? {},
+        providerKey: chargeKeyOf(id),
+      });
+      if (payment) {
+        await this.idempotency.advance(m, key, PAYMENT_CREATED, payment.id);
+        return { payment };
+      }
+      // The key's stored answer was swept after its TTL, but the payment it made is still here.
+      const existing = await this.payments.findByOperationId(m, auth, key.key);
+      if (!existing) throw new Error('operation_id conflict without a payment');
+      if (existing.request_fingerprint !== key.fingerprint) throw reusedKeyError(existing, dto);
+      return { answer: await this.idempotency.finish(m, key, paymentCreatedResponse(existing)) };
+    });
+  }
+
+  /** Phase 4: the outcome, the attempt, the outbox event and the stored answer, in one transaction. */
+  private finish(auth: AuthContext, key: ClaimedKey, payment: PaymentRow, result: ChargeResult): Promise<StoredResponse> {
+    const { outcome } = result;
+    const status: PaymentStatus = outcome.kind === 'unknown' ? 'processing' : outcome.kind;
+    return this.idempotency.phase(key, async (m) => {
+      const updated = await this.payments.applyOutcome(m, payment.id, status, {
+        chargeId: outcome.kind === 'unknown' ? null : outcome.chargeId,
+        failureCode: outcome.kind === 'failed' ? outcome.failureCode : null,
+        failureMessage: outcome.kind === 'failed' ? outcome.failureMessage : null,
+      });
+      await this.payments.recordAttempt(m, {
+        merchantId: auth.merchantId,
+        paymentId: payment.id,
+        provider: this.provider.name,
+        operation: 'charge',
+        providerKey: payment.provider_key,
+        result,
+      });
+      if (updated.status === status) {
+        await this.outbox.append(m, auth, { paymentId: payment.id, type: `payment.${status}`, data: { status, failure_code: updated.failure_code } });
+      }
+      return this.idempotency.finish(m, key, paymentCreatedResponse(updated));
+    });
+  }
+}
+
+/** The immutable fields tell a different request apart; the mutable ones may have been changed since. */
+function reusedKeyError(existing: PaymentRow, dto: CreatePaymentDto): ProblemError {
+  const fields = differingFields(
+    { amount: Number(existing.amount), currency: existing.currency, payment_method: existing.payment_method },
+    { amount: dto.amount, currency: dto.currency.toLowerCase(), payment_method: dto.payment_method },
+  );
+  return new ProblemError(
+    'idempotency-key-reused',
+    `This Idempotency-Key already created payment ${existing.id} with a different request${fields.length ? ` (differs in: ${fields.join(', ')})` : ''}.`,
+    fields.map((field) => ({ field, message: 'differs from the request first sent with this Idempotency-Key' })),
+  );
+}

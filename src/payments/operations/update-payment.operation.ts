@@ -1,0 +1,53 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { AuthContext } from '../../auth/auth-context.js';
+import { ProblemError } from '../../errors/problem.js';
+import { Outbox } from '../../events/outbox.js';
+import type { ClaimedKey } from '../../idempotency/claimed-key.js';
+import { IdempotencyService } from '../../idempotency/idempotency.service.js';
+import { IdempotentOperations } from '../../idempotency/idempotent-operations.js';
+import { jsonResponse, type StoredResponse } from '../../idempotency/stored-response.js';
+import { validateDto } from '../../http/validate-dto.js';
+import { METADATA_LIMITS } from '../dto/is-metadata.js';
+import { UpdatePaymentDto } from '../dto/update-payment.dto.js';
+import { toPaymentResource } from '../payment.js';
+import { PaymentsRepository } from '../payments.repository.js';
+
+const ROUTE = 'PATCH /v1/payments/:id';
+
+/** PATCH /v1/payments/{id}: one phase that changes the payment and stores the answer together. */
+@Injectable()
+export class UpdatePaymentOperation implements OnModuleInit {
+  constructor(
+    private readonly idempotency: IdempotencyService,
+    private readonly operations: IdempotentOperations,
+    private readonly payments: PaymentsRepository,
+    private readonly outbox: Outbox,
+  ) {}
+
+  onModuleInit(): void {
+    this.operations.register(ROUTE, (key) => this.run(key.auth, key.request.pathParams.id, validateDto(UpdatePaymentDto, key.request.body), key));
+  }
+
+  run(auth: AuthContext, paymentId: string, dto: UpdatePaymentDto, key: ClaimedKey): Promise<StoredResponse> {
+    return this.idempotency.phase(key, async (m) => {
+      const payment = await this.payments.findById(auth, paymentId, m, true);
+      if (!payment) throw new ProblemError('resource-not-found', `No payment ${paymentId}.`);
+
+      const metadata = { ...payment.metadata, ...dto.metadata };
+      for (const [name, value] of Object.entries(metadata)) if (value === '') delete metadata[name];
+      if (Object.keys(metadata).length > METADATA_LIMITS.keys) {
+        throw new ProblemError('validation-failed', `A payment may have at most ${METADATA_LIMITS.keys} metadata keys.`, [
+          { field: 'metadata', message: `would have ${Object.keys(metadata).length} keys, more than ${METADATA_LIMITS.keys}` },
+        ]);
+      }
+      const description = dto.description !== undefined ? dto.description : payment.description;
+      const updated = await this.payments.updateDetails(m, payment.id, description, metadata);
+      await this.outbox.append(m, auth, {
+        paymentId: payment.id,
+        type: 'payment.updated',
+        data: { description: dto.description, metadata: dto.metadata },
+      });
+      return this.idempotency.finish(m, key, jsonResponse(200, toPaymentResource(updated)));
+    });
+  }
+}

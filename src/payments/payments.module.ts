@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module.js';
+import { IdempotencyModule } from '../idempotency/idempotency.module.js';
+import { ProviderModule } from '../provider/provider.module.js';
+import { CreatePaymentOperation } from './operations/create-payment.operation.js';
+import { UpdatePaymentOperation } from './operations/update-payment.operation.js';
+import { PaymentsController } from './payments.controller.js';
+import { PaymentsRepository } from './payments.repository.js';
+import { PaymentsService } from './payments.service.js';
+
+@Module({
+  imports: [IdempotencyModule, ProviderModule, EventsModule],
+  controllers: [PaymentsController],
+  providers: [PaymentsRepository, PaymentsService, CreatePaymentOperation, UpdatePaymentOperation],
+})
+export class PaymentsModule {}

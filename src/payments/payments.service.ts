@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth-context.js';
+import { ProblemError } from '../errors/problem.js';
+import type { components } from '../generated/v1.js';
+import type { ListPaymentsQuery } from './dto/list-payments.query.js';
+import { type PaymentResource, toPaymentResource } from './payment.js';
+import { PaymentsRepository } from './payments.repository.js';
+
+type PaymentList = components['schemas']['PaymentList'];
+
+/** Reads. Writes are the idempotent operations in operations/. */
+@Injectable()
+export class PaymentsService {
+  constructor(private readonly payments: PaymentsRepository) {}
+
+  async get(auth: AuthContext, id: string): Promise<PaymentResource> {
+    const payment = await this.payments.findById(auth, id);
+    // Another merchant's payment, or one of the other mode, is as unknown as a missing one.
+    if (!payment) throw new ProblemError('resource-not-found', `No payment ${id}.`);
+    return toPaymentResource(payment);
+  }
+
+  async list(auth: AuthContext, query: ListPaymentsQuery): Promise<PaymentList> {
+    const limit = query.limit ?? 10;
+    const rows = await this.payments.list(auth, limit, query.starting_after);
+    return {
+      object: 'list',
+      url: '/v1/payments',
+      data: rows.slice(0, limit).map(toPaymentResource),
+      has_more: rows.length > limit,
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
+import { runMigrations } from '../../src/database/migrations.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * One database for the whole run: DATABASE_URL, else an embedded Postgres in a temp folder. Its
+ * schema is dropped and rebuilt by the real migrations, so it must be a database meant for tests.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let url = process.env.DATABASE_URL;
+  let teardown = async () => {};
+  if (!url) {
+    const dir = await mkdtemp(join(tmpdir(), 'idempay-test-pg-'));
+    // Run as root, Postgres runs as the `postgres` user, who must be able to reach its data folder.
+    await chmod(dir, 0o755);
+    const db = await startEmbeddedPostgres(join(dir, 'data'), await freePort(), 'idempay_test');
+    url = db.url;
+    teardown = async () => {
+      await db.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+  }
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  if (!name.includes('test')) {
+    await teardown();
+    throw new Error(`refusing to run the tests on database "${name}": its name must contain "test" (they drop its schema)`);
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
+  await client.end();
+  await runMigrations(url);
+  project.provide('databaseUrl', url);
+  return teardown;
+}

@@ -1,0 +1,112 @@
+import 'reflect-metadata';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { inject } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { MerchantsService, type CreatedMerchant } from '../../src/auth/merchants.service.js';
+import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
+import { chargeKeyOf } from '../../src/payments/payment.js';
+import { buildSandbox, type SandboxState } from '../../src/sandbox-provider/sandbox-server.js';
+
+export interface Stack {
+  app: NestFastifyApplication;
+  baseUrl: string;
+  sandboxUrl: string;
+  sandbox: SandboxState;
+  db: DataSource;
+  config: AppConfig;
+  close(): Promise<void>;
+}
+
+export const HOUR = 3_600_000;
+
+/** The API in-process on a real port, on the test database, with its own sandbox provider over HTTP. */
+export async function startStack(overrides: Partial<AppConfig> = {}): Promise<Stack> {
+  const sandbox = buildSandbox();
+  await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = sandbox.app.server.address();
+  const sandboxUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const config = loadConfig(
+    { LOG_LEVEL: 'error' },
+    {
+      databaseUrl: inject('databaseUrl'),
+      providerUrl: sandboxUrl,
+      port: 0,
+      // The background tasks are run by the tests themselves, so each pass is deterministic.
+      completerIntervalMs: HOUR,
+      sweeperIntervalMs: HOUR,
+      ...overrides,
+    },
+  );
+  const app = await createApp(config);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    app,
+    baseUrl,
+    sandboxUrl,
+    sandbox: sandbox.state,
+    db: app.get(DataSource),
+    config,
+    async close() {
+      await app.close();
+      await sandbox.app.close();
+    },
+  };
+}
+
+export async function resetDatabase(db: DataSource): Promise<void> {
+  await db.query('TRUNCATE events, provider_attempts, payments, idempotency_keys, api_keys, merchants RESTART IDENTITY CASCADE');
+}
+
+export function createMerchant(stack: Stack, name = 'Test merchant'): Promise<CreatedMerchant> {
+  return stack.app.get(MerchantsService).create(name);
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export interface RequestOptions {
+  key?: string;
+  idempotencyKey?: string;
+  headers?: Record<string, string>;
+  /** Sent as is instead of JSON-encoding `body`. */
+  raw?: string;
+}
+
+export async function call(baseUrl: string, method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+  const payload = options.raw ?? (body === undefined ? undefined : JSON.stringify(body));
+  if (payload !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const response = await fetch(`${baseUrl}${path}`, { method, headers, body: payload });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, body: parsed };
+}
+
+export const visa = { amount: 5000, currency: 'eur', payment_method: 'pm_card_visa' };
+
+/** How many charges the sandbox really executed for a payment. */
+export function chargesFor(stack: Stack, paymentId: string): number {
+  return stack.sandbox.executions.get(chargeKeyOf(paymentId)) ?? 0;
+}
+
+export function totalCharges(stack: Stack): number {
+  return [...stack.sandbox.executions.values()].reduce((a, b) => a + b, 0);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
