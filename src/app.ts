@@ -39,12 +39,23 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: NEST_LEVELS[config.logLevel],
+    // Fastify's own JSON parser only: no urlencoded bodies, and the body limit applies as configured.
+    bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: a text/plain body is a 415, not a string that reaches validation.
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('trace-id', request.id);
+  });
+  // Answers still in flight when shutdown starts close their connection, so the server can finish
+  // closing as soon as they are sent instead of waiting on the clients' keep-alive sockets.
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
   app.useGlobalFilters(new ProblemFilter());
   await app.init();

