@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Socket } from 'node:net';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
-import { problemBody } from './errors/problem.js';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './errors/problem.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { newTraceId, traceIdOf } from './http/trace-id.js';
 
@@ -34,7 +34,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     genReqId: traceIdOf,
     requestIdHeader: false,
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
-    return503OnClosing: true,
+    // Answered below as problem+json instead of Nest's own 503 body.
+    return503OnClosing: false,
     clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
@@ -45,14 +46,19 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: a text/plain body is a 415, not a string that reaches validation.
   fastify.removeContentTypeParser('text/plain');
-  fastify.addHook('onRequest', async (request, reply) => {
-    reply.header('trace-id', request.id);
-  });
   // Answers still in flight when shutdown starts close their connection, so the server can finish
-  // closing as soon as they are sent instead of waiting on the clients' keep-alive sockets.
+  // closing as soon as they are sent instead of waiting on the clients' keep-alive sockets; a new
+  // request on such a connection is told to go elsewhere.
   let closing = false;
   fastify.addHook('preClose', async () => {
     closing = true;
+  });
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('trace-id', request.id);
+    if (closing) {
+      const body = problemBody('service-unavailable', 'The server is shutting down; retry on another instance.', request.id);
+      return reply.code(503).headers({ 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': '1' }).send(JSON.stringify(body));
+    }
   });
   fastify.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');

@@ -35,6 +35,11 @@ function codeOf(exception: unknown): ErrorCode {
   return 'internal-error';
 }
 
+function toProblem(exception: unknown): ProblemError {
+  const code = codeOf(exception);
+  return new ProblemError(code, DETAILS[code] ?? (exception instanceof HttpException ? exception.message : 'Request failed.'));
+}
+
 /** Every error leaves as RFC 9457 problem+json with a catalogued code and the trace id. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -43,10 +48,7 @@ export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const problem =
-      exception instanceof ProblemError
-        ? exception
-        : new ProblemError(codeOf(exception), DETAILS[codeOf(exception)] ?? (exception instanceof HttpException ? exception.message : 'Request failed.'));
+    const problem = exception instanceof ProblemError ? exception : toProblem(exception);
     if (problem.status >= 500) {
       this.logger.error(`${request.method} ${request.routeOptions?.url ?? '(no route)'} failed (trace ${request.id}): ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
     }

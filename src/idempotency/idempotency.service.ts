@@ -20,6 +20,17 @@ export class LeaseLostError extends ProblemError {
   }
 }
 
+/** 422: the key was first used with another request; `fields` are the ones that differ. */
+export class KeyReusedError extends ProblemError {
+  constructor(what: string, fields: string[]) {
+    super(
+      'idempotency-key-reused',
+      `${what}${fields.length ? ` (differs in: ${fields.join(', ')})` : ''}. Use a new key for a new request.`,
+      fields.map((field) => ({ field, message: 'differs from the request first sent with this Idempotency-Key' })),
+    );
+  }
+}
+
 export function fingerprintOf(request: IdempotentRequest): string {
   return fingerprint({ method: request.method, path: request.path, body: request.body });
 }
@@ -59,12 +70,7 @@ export class IdempotencyService {
       if (existing.fingerprint !== print) {
         const before = { method: existing.method, path: existing.path, ...existing.request_params };
         const now = { method: request.method, path: request.path, ...request.body };
-        const fields = differingFields(before, now);
-        throw new ProblemError(
-          'idempotency-key-reused',
-          `This Idempotency-Key was first used with a different request (differs in: ${fields.join(', ')}). Use a new key for a new request.`,
-          fields.map((field) => ({ field, message: 'differs from the request first sent with this Idempotency-Key' })),
-        );
+        throw new KeyReusedError('This Idempotency-Key was first used with a different request', differingFields(before, now));
       }
       if (existing.response_status !== null && existing.response_body !== null) {
         return {

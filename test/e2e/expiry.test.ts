@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { Sweeper } from '../../src/idempotency/sweeper.js';
-import { call, chargesFor, createMerchant, resetDatabase, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
+import { call, chargesFor, createMerchant, resetStack, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
 
 let stack: Stack;
 let merchant: CreatedMerchant;
@@ -13,8 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
-  await resetDatabase(stack.db);
-  stack.sandbox.reset();
+  await resetStack(stack);
   merchant = await createMerchant(stack);
 });
 

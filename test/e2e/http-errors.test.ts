@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
-import { call, createMerchant, resetDatabase, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
+import { call, createMerchant, resetStack, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
 
 let stack: Stack;
 let merchant: CreatedMerchant;
@@ -14,8 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
-  await resetDatabase(stack.db);
-  stack.sandbox.reset();
+  await resetStack(stack);
   merchant = await createMerchant(stack);
 });
 

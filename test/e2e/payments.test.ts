@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
-import { call, chargesFor, createMerchant, resetDatabase, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
+import { call, chargesFor, createMerchant, resetStack, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
 
 let stack: Stack;
 let merchant: CreatedMerchant;
@@ -16,9 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
-  await resetDatabase(stack.db);
-  stack.sandbox.reset();
-  stack.sandbox.latencyMs = 0;
+  await resetStack(stack);
   merchant = await createMerchant(stack);
 });
 

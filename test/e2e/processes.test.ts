@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/auth/api-key.js';
 import { startChildServer } from '../support/child-server.js';
-import { call, chargesFor, createMerchant, resetDatabase, type Stack, startStack, visa } from '../support/harness.js';
+import { call, chargesFor, createMerchant, resetStack, type Stack, startStack, visa } from '../support/harness.js';
 
 const run = promisify(execFile);
 
@@ -18,9 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
-  await resetDatabase(stack.db);
-  stack.sandbox.reset();
-  stack.sandbox.latencyMs = 0;
+  await resetStack(stack);
 });
 
 describe('merchants CLI', () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { Completer } from '../../src/idempotency/completer.js';
 import { startChildServer } from '../support/child-server.js';
-import { call, chargesFor, createMerchant, resetDatabase, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
+import { call, chargesFor, createMerchant, resetStack, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
 
 const LEASE_MS = 1_000;
 
@@ -15,8 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
-  await resetDatabase(stack.db);
-  stack.sandbox.reset();
+  await resetStack(stack);
   merchant = await createMerchant(stack);
 });
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 
 export interface ChildServer {
   process: ChildProcess;
@@ -8,17 +8,6 @@ export interface ChildServer {
   output(): string;
   /** Resolves with the exit code, or the signal that ended it. */
   exited: Promise<number | string>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** The built server (`dist/main.js`, made by `npm test`'s pretest) as a real child process. */

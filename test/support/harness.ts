@@ -55,8 +55,11 @@ export async function startStack(overrides: Partial<AppConfig> = {}): Promise<St
   };
 }
 
-export async function resetDatabase(db: DataSource): Promise<void> {
-  await db.query('TRUNCATE events, provider_attempts, payments, idempotency_keys, api_keys, merchants RESTART IDENTITY CASCADE');
+/** Empty tables and a fresh, fast sandbox: each test starts from nothing. */
+export async function resetStack(stack: Stack): Promise<void> {
+  await stack.db.query('TRUNCATE events, provider_attempts, payments, idempotency_keys, api_keys, merchants RESTART IDENTITY CASCADE');
+  stack.sandbox.reset();
+  stack.sandbox.latencyMs = 0;
 }
 
 export function createMerchant(stack: Stack, name = 'Test merchant'): Promise<CreatedMerchant> {

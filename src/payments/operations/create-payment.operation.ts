@@ -1,12 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { newId } from '../../common/ids.js';
-import { ProblemError } from '../../errors/problem.js';
 import { Outbox } from '../../events/outbox.js';
 import { CrashPoints } from '../../faults/crash-points.js';
 import { type ClaimedKey, STARTED } from '../../idempotency/claimed-key.js';
 import { differingFields } from '../../idempotency/fingerprint.js';
-import { IdempotencyService } from '../../idempotency/idempotency.service.js';
+import { IdempotencyService, KeyReusedError } from '../../idempotency/idempotency.service.js';
 import { IdempotentOperations } from '../../idempotency/idempotent-operations.js';
 import type { StoredResponse } from '../../idempotency/stored-response.js';
 import { validateDto } from '../../http/validate-dto.js';
@@ -116,14 +115,10 @@ export class CreatePaymentOperation implements OnModuleInit {
 }
 
 /** The immutable fields tell a different request apart; the mutable ones may have been changed since. */
-function reusedKeyError(existing: PaymentRow, dto: CreatePaymentDto): ProblemError {
+function reusedKeyError(existing: PaymentRow, dto: CreatePaymentDto): KeyReusedError {
   const fields = differingFields(
     { amount: Number(existing.amount), currency: existing.currency, payment_method: existing.payment_method },
     { amount: dto.amount, currency: dto.currency.toLowerCase(), payment_method: dto.payment_method },
   );
-  return new ProblemError(
-    'idempotency-key-reused',
-    `This Idempotency-Key already created payment ${existing.id} with a different request${fields.length ? ` (differs in: ${fields.join(', ')})` : ''}.`,
-    fields.map((field) => ({ field, message: 'differs from the request first sent with this Idempotency-Key' })),
-  );
+  return new KeyReusedError(`This Idempotency-Key already created payment ${existing.id} with a different request`, fields);
 }

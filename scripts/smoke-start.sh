@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `npm start` with no DATABASE_URL, as a new user runs it: up on an embedded Postgres, one payment
+# created with the printed key and curl line, the merchants CLI against the same database, then a
+# clean SIGTERM shutdown (exit 0). Prints the time from start to the first 201.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+work=$(mktemp -d)
+chmod 755 "$work"
+log="$work/start.log"
+export PORT=$(free_port) EMBEDDED_PG_PORT=$(free_port) SANDBOX_PORT=$(free_port)
+export EMBEDDED_PG_DIR="$work/data/postgres" LOG_LEVEL=warn
+unset DATABASE_URL PROVIDER_URL
+
+started=$(date +%s%N)
+npm start >"$log" 2>&1 &
+pid=$!
+cleanup() { kill -9 "$pid" 2>/dev/null || true; pkill -9 -f "$work/data/postgres" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+for _ in $(seq 1 120); do
+  grep -q 'test key:' "$log" && break
+  kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "smoke: npm start exited early"; exit 1; }
+  sleep 0.5
+done
+grep -q 'test key:' "$log" || { cat "$log"; echo "smoke: no test key printed"; exit 1; }
+
+# The printed curl line, run as printed, with -w to see the status.
+curl_line=$(grep -m1 '^  curl ' "$log")
+status=$(eval "${curl_line/curl -s/curl -s -o $work/body.json -w '%{http_code}'}")
+first_201=$(( ($(date +%s%N) - started) / 1000000 ))
+[ "$status" = "201" ] || { cat "$log" "$work/body.json"; echo "smoke: create answered $status"; exit 1; }
+grep -q '"status":"succeeded"' "$work/body.json" || { cat "$work/body.json"; echo "smoke: payment not succeeded"; exit 1; }
+echo "smoke: npm start → first 201 in ${first_201} ms (includes tsc build and embedded Postgres init)"
+
+cli_out=$(DATABASE_URL="postgres://postgres:postgres@127.0.0.1:$EMBEDDED_PG_PORT/idempay" npm run -s cli -- merchants create --name "Smoke shop" 2>/dev/null)
+[ "$(printf '%s\n' "$cli_out" | wc -l)" = "1" ] && printf '%s' "$cli_out" | grep -q '"test_key":"sk_test_' \
+  || { echo "smoke: the CLI did not print one JSON line: $cli_out"; exit 1; }
+
+# SIGTERM to the server process itself, as a process manager would send it (npm run, which wraps it,
+# would report any signal it receives as its own exit code 143).
+server=$(pgrep -f '^node dist/main.js' -P "$(pgrep -d, -P "$pid")")
+kill -TERM "$server"
+code=0
+wait "$pid" || code=$?
+[ "$code" = "0" ] || { cat "$log"; echo "smoke: npm start exited with $code after SIGTERM"; exit 1; }
+echo "smoke: ok (payment created, CLI ok, clean shutdown)"
