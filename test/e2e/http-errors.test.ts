@@ -53,6 +53,8 @@ describe('bad input gets problem+json and stores nothing', () => {
     ['a 501-character metadata value', { ...visa, metadata: { k: 'v'.repeat(501) } }, 'metadata'],
     ['a non-string metadata value', { ...visa, metadata: { k: 5 } }, 'metadata'],
     ['a description over 1000 characters', { ...visa, description: 'd'.repeat(1001) }, 'description'],
+    ['a NUL character in a description (Postgres cannot store it)', { ...visa, description: 'a\u0000b' }, 'description'],
+    ['a NUL character in a metadata key', { ...visa, metadata: { 'k\u0000': 'v' } }, 'metadata.k\u0000'],
   ])('%s → 400 naming the field', async (_label, body, field) => {
     const res = await post(body);
     expectProblem(res, 400, 'validation-failed');

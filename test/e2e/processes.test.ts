@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/auth/api-key.js';
+import { assertTestDatabase } from '../setup/global-setup.js';
 import { startChildServer } from '../support/child-server.js';
 import { call, chargesFor, createMerchant, resetStack, type Stack, startStack, visa } from '../support/harness.js';
 
@@ -95,5 +96,13 @@ describe('generated types', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the test setup', () => {
+  it('refuses a database whose name lacks "test"', () => {
+    expect(() => assertTestDatabase('postgres://postgres@127.0.0.1:5432/idempay')).toThrow(/must contain "test"/);
+    expect(() => assertTestDatabase('postgres://postgres@127.0.0.1:5432/postgres')).toThrow(/must contain "test"/);
+    expect(() => assertTestDatabase('postgres://postgres@127.0.0.1:5432/idempay_test')).not.toThrow();
   });
 });

@@ -13,6 +13,14 @@ declare module 'vitest' {
   }
 }
 
+/** The suite drops the schema of its database: it refuses one whose name does not say it is for tests. */
+export function assertTestDatabase(url: string): void {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  if (!name.includes('test')) {
+    throw new Error(`refusing to run the tests on database "${name}": its name must contain "test" (they drop its schema)`);
+  }
+}
+
 /**
  * One database for the whole run: DATABASE_URL, else an embedded Postgres in a temp folder. Its
  * schema is dropped and rebuilt by the real migrations, so it must be a database meant for tests.
@@ -31,10 +39,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await rm(dir, { recursive: true, force: true });
     };
   }
-  const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  if (!name.includes('test')) {
+  try {
+    assertTestDatabase(url);
+  } catch (error) {
     await teardown();
-    throw new Error(`refusing to run the tests on database "${name}": its name must contain "test" (they drop its schema)`);
+    throw error;
   }
   const client = new pg.Client({ connectionString: url });
   await client.connect();
