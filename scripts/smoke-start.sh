@@ -14,9 +14,10 @@ export EMBEDDED_PG_DIR="$work/data/postgres" LOG_LEVEL=warn
 unset DATABASE_URL PROVIDER_URL
 
 started=$(date +%s%N)
-npm start >"$log" 2>&1 &
+# Its own process group, so a failed run can be cleaned up whole (npm, the server, Postgres).
+setsid npm start >"$log" 2>&1 &
 pid=$!
-cleanup() { kill -9 "$pid" 2>/dev/null || true; pkill -9 -f "$work/data/postgres" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill -9 -- "-$pid" 2>/dev/null || true; pkill -9 -f "$work/data/postgres" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 for _ in $(seq 1 120); do

@@ -61,6 +61,16 @@ export class IdempotencyRepository {
     return rows[0];
   }
 
+  /** A finished key without a lock: its row no longer changes, so a replay needs no transaction. */
+  async findFinished(auth: AuthContext, key: string): Promise<IdempotencyKeyRow | undefined> {
+    const rows: IdempotencyKeyRow[] = await this.db.query(
+      `SELECT ${COLUMNS}, false AS lease_fresh FROM idempotency_keys
+        WHERE merchant_id = $1 AND mode = $2 AND key = $3 AND recovery_point = 'finished'`,
+      [auth.merchantId, auth.mode, key],
+    );
+    return rows[0];
+  }
+
   async takeLease(m: EntityManager, id: string, owner: string): Promise<void> {
     await m.query(`UPDATE idempotency_keys SET locked_at = now(), locked_by = $2 WHERE id = $1`, [id, owner]);
   }

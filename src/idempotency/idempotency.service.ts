@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from '../errors/problem.js';
-import { ClaimedKey, type IdempotentRequest } from './claimed-key.js';
+import { ClaimedKey, FINISHED, type IdempotentRequest } from './claimed-key.js';
 import { differingFields, fingerprint } from './fingerprint.js';
 import { IdempotencyRepository, type IdempotencyKeyRow } from './idempotency.repository.js';
 import type { StoredResponse } from './stored-response.js';
@@ -59,25 +59,19 @@ export class IdempotencyService {
    * or take over the lease of an owner that died and resume from its recovery point.
    */
   async claim(auth: AuthContext, key: string, request: IdempotentRequest): Promise<ClaimOutcome> {
-    const owner = randomUUID();
     const print = fingerprintOf(request);
+    // Most retries find a finished key: answered from one plain read, with no lock and no commit.
+    const finished = await this.keys.findFinished(auth, key);
+    if (finished) return this.answerExisting(finished, request, print);
+
+    const owner = randomUUID();
     return this.db.transaction(async (m) => {
       const inserted = await this.keys.insertClaimed(m, auth, key, request, print, owner);
       if (inserted) return { kind: 'proceed', key: this.toClaimed(inserted, owner) };
 
       const existing = await this.keys.lockByKey(m, auth, key, this.config.idempotencyLeaseMs);
       if (!existing) throw new Error('idempotency key vanished while locked');
-      if (existing.fingerprint !== print) {
-        const before = { method: existing.method, path: existing.path, ...existing.request_params };
-        const now = { method: request.method, path: request.path, ...request.body };
-        throw new KeyReusedError('This Idempotency-Key was first used with a different request', differingFields(before, now));
-      }
-      if (existing.response_status !== null && existing.response_body !== null) {
-        return {
-          kind: 'replay',
-          response: { status: existing.response_status, headers: existing.response_headers ?? {}, body: existing.response_body },
-        };
-      }
+      if (existing.fingerprint !== print || existing.recovery_point === FINISHED) return this.answerExisting(existing, request, print);
       if (existing.lease_fresh) {
         throw new ProblemError('idempotency-key-in-use', 'A request with this Idempotency-Key is still in progress.', undefined, {
           'retry-after': '1',
@@ -86,6 +80,20 @@ export class IdempotencyService {
       await this.keys.takeLease(m, existing.id, owner);
       return { kind: 'proceed', key: this.toClaimed(existing, owner) };
     });
+  }
+
+  /** A different request with the key is refused, whatever its state; the same one gets the stored answer. */
+  private answerExisting(existing: IdempotencyKeyRow, request: IdempotentRequest, print: string): ClaimOutcome {
+    if (existing.fingerprint !== print) {
+      const before = { method: existing.method, path: existing.path, ...existing.request_params };
+      const now = { method: request.method, path: request.path, ...request.body };
+      throw new KeyReusedError('This Idempotency-Key was first used with a different request', differingFields(before, now));
+    }
+    if (existing.response_status === null || existing.response_body === null) throw new Error(`key ${existing.id} is finished without a response`);
+    return {
+      kind: 'replay',
+      response: { status: existing.response_status, headers: existing.response_headers ?? {}, body: existing.response_body },
+    };
   }
 
   /** One phase: a transaction that first checks the lease is still ours and holds the key's row lock. */
