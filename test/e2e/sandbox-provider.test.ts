@@ -4,8 +4,8 @@ import { call } from '../support/harness.js';
 
 const sandbox = buildSandbox();
 let url: string;
-const charge = (key: string, body: Record<string, unknown>) => call(url, 'POST', '/v1/charges', body, { headers: { 'idempotency-key': key } });
-const executions = async (key: string) => (await call(url, 'GET', `/__sandbox/executions?key=${encodeURIComponent(key)}`)).body.executions;
+const charge = (key: string, body: Record<string, unknown>) => call(url, 'POST', '/v1/charges', body, { spec: false, headers: { 'idempotency-key': key } });
+const executions = async (key: string) => (await call(url, 'GET', `/__sandbox/executions?key=${encodeURIComponent(key)}`, undefined, { spec: false })).body.executions;
 
 beforeAll(async () => {
   url = await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
@@ -25,11 +25,11 @@ describe('sandbox provider over HTTP', () => {
   });
 
   it('executes once for concurrent requests with one key', async () => {
-    await call(url, 'POST', '/__sandbox/config', { latency_ms: 100 });
+    await call(url, 'POST', '/__sandbox/config', { latency_ms: 100 }, { spec: false });
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => charge('k-concurrent', { amount: 5, currency: 'eur', payment_method: 'pm_card_visa' })),
     );
-    await call(url, 'POST', '/__sandbox/config', { latency_ms: 0 });
+    await call(url, 'POST', '/__sandbox/config', { latency_ms: 0 }, { spec: false });
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
     expect(await executions('k-concurrent')).toBe(1);
   });
@@ -46,16 +46,16 @@ describe('sandbox provider over HTTP', () => {
     const reused = await charge('k-reused', { amount: 6, currency: 'eur', payment_method: 'pm_card_visa' });
     expect(reused.status).toBe(409);
     expect(await executions('k-reused')).toBe(1);
-    const keyless = await call(url, 'POST', '/v1/charges', { amount: 5, currency: 'eur', payment_method: 'pm_card_visa' });
+    const keyless = await call(url, 'POST', '/v1/charges', { amount: 5, currency: 'eur', payment_method: 'pm_card_visa' }, { spec: false });
     expect(keyless.status).toBe(400);
   });
 
   it('adds the configured latency to each charge', async () => {
-    await call(url, 'POST', '/__sandbox/config', { latency_ms: 200 });
+    await call(url, 'POST', '/__sandbox/config', { latency_ms: 200 }, { spec: false });
     const started = performance.now();
     await charge('k-slow', { amount: 5, currency: 'eur', payment_method: 'pm_card_visa' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(190);
-    await call(url, 'POST', '/__sandbox/config', { latency_ms: 0 });
-    expect((await call(url, 'POST', '/__sandbox/config', { latency_ms: -1 })).status).toBe(400);
+    await call(url, 'POST', '/__sandbox/config', { latency_ms: 0 }, { spec: false });
+    expect((await call(url, 'POST', '/__sandbox/config', { latency_ms: -1 }, { spec: false })).status).toBe(400);
   });
 });

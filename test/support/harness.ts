@@ -7,6 +7,7 @@ import { MerchantsService, type CreatedMerchant } from '../../src/auth/merchants
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { chargeKeyOf } from '../../src/payments/payment.js';
 import { buildSandbox, type SandboxState } from '../../src/sandbox-provider/sandbox-server.js';
+import { SpecValidator } from './spec-validator.js';
 
 export interface Stack {
   app: NestFastifyApplication;
@@ -75,6 +76,8 @@ export interface ApiResponse {
 }
 
 export interface RequestOptions {
+  /** false for a server that is not this API (the sandbox provider), whose answers the spec does not describe. */
+  spec?: boolean;
   key?: string;
   idempotencyKey?: string;
   headers?: Record<string, string>;
@@ -96,7 +99,18 @@ export async function call(baseUrl: string, method: string, path: string, body?:
   } catch {
     parsed = undefined;
   }
+  if (options.spec !== false) {
+    const problems = specFor(path).check(method, path, response.status, response.headers, text);
+    if (problems.length > 0) throw new Error(`the answer breaks the contract:\n  ${problems.join('\n  ')}\n${text}`);
+  }
   return { status: response.status, headers: response.headers, text, body: parsed };
+}
+
+const v1 = new SpecValidator('openapi/v1.yaml');
+
+/** Every answer of the API in the e2e tests is checked against the spec of its version. */
+function specFor(_path: string): SpecValidator {
+  return v1;
 }
 
 export const visa = { amount: 5000, currency: 'eur', payment_method: 'pm_card_visa' };
