@@ -4,6 +4,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
+import { DocsModule } from './docs/docs.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 
 @Module({})
@@ -17,6 +18,7 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl, config.databasePoolSize)),
         AuthModule,
         PaymentsModule,
+        DocsModule,
       ],
     };
   }

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './errors/problem.js';
+import { v1DeprecationHeaders } from './http/deprecation.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { newTraceId, traceIdOf } from './http/trace-id.js';
 
@@ -60,8 +61,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       return reply.code(503).headers({ 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': '1' }).send(JSON.stringify(body));
     }
   });
-  fastify.addHook('onSend', async (_request, reply) => {
+  const deprecation = v1DeprecationHeaders(config);
+  fastify.addHook('onSend', async (request, reply) => {
     if (closing) reply.header('connection', 'close');
+    if (deprecation && request.url.startsWith('/v1/')) reply.headers(deprecation);
   });
   app.useGlobalFilters(new ProblemFilter());
   await app.init();

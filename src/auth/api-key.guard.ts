@@ -1,15 +1,21 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ProblemError } from '../errors/problem.js';
 import { modeOfKey } from './api-key.js';
 import { MerchantsService } from './merchants.service.js';
+import { PUBLIC_ROUTE } from './public.decorator.js';
 
 /** `Authorization: Bearer sk_test_…|sk_live_…` → the merchant and mode, before anything else runs. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(private readonly merchants: MerchantsService) {}
+  constructor(
+    private readonly merchants: MerchantsService,
+    private readonly reflector: Reflector,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const header = request.headers.authorization;
     if (!header) {

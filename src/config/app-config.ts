@@ -26,6 +26,9 @@ export class AppConfig {
   readonly bodyLimitBytes: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: string;
+  /** When set, every /v1 answer carries `Deprecation` (RFC 9745) and, with a sunset, `Sunset` (RFC 8594). */
+  readonly v1DeprecatedAt: Date | undefined;
+  readonly v1SunsetAt: Date | undefined;
   /** Test-only fault injection: the process kills itself (SIGKILL) when it reaches this point. */
   readonly crashAt: CrashPoint | undefined;
 
@@ -61,6 +64,14 @@ function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string 
   return raw;
 }
 
+function date(env: NodeJS.ProcessEnv, name: string): Date | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = new Date(raw);
+  if (Number.isNaN(value.getTime())) throw new ConfigError(`${name} must be an ISO 8601 date such as 2027-06-30, got "${raw}"`);
+  return value;
+}
+
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -73,6 +84,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (crashAt && env.NODE_ENV === 'production') {
     throw new ConfigError('IDEMPAY_CRASH_AT is a test-only fault and is refused when NODE_ENV=production');
   }
+  const v1DeprecatedAt = date(env, 'API_V1_DEPRECATED_AT');
+  const v1SunsetAt = date(env, 'API_V1_SUNSET_AT');
+  if (v1SunsetAt && !v1DeprecatedAt) throw new ConfigError('API_V1_SUNSET_AT needs API_V1_DEPRECATED_AT: a version is deprecated before it is sunset');
+  if (v1SunsetAt && v1DeprecatedAt && v1SunsetAt < v1DeprecatedAt) throw new ConfigError('API_V1_SUNSET_AT must not be before API_V1_DEPRECATED_AT');
   return new AppConfig({
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 3000, 0, 65535),
@@ -92,6 +107,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? 'info',
+    v1DeprecatedAt,
+    v1SunsetAt,
     crashAt,
     ...overrides,
   });

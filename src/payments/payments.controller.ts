@@ -9,7 +9,7 @@ import { ListPaymentsQuery } from './dto/list-payments.query.js';
 import { UpdatePaymentDto } from './dto/update-payment.dto.js';
 import { CreatePaymentOperation } from './operations/create-payment.operation.js';
 import { UpdatePaymentOperation } from './operations/update-payment.operation.js';
-import type { PaymentResource } from './payment.js';
+import { type PaymentResource, toPaymentResource } from './payment.js';
 import { PaymentsService } from './payments.service.js';
 import type { components } from '../generated/v1.js';
 
@@ -33,8 +33,8 @@ export class PaymentsController {
   }
 
   @Get(':id')
-  get(@Auth() auth: AuthContext, @Param('id') id: string): Promise<PaymentResource> {
-    return this.payments.get(auth, id);
+  async get(@Auth() auth: AuthContext, @Param('id') id: string): Promise<PaymentResource> {
+    return toPaymentResource(await this.payments.get(auth, id));
   }
 
   @Patch(':id')

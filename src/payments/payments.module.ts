@@ -7,10 +7,11 @@ import { UpdatePaymentOperation } from './operations/update-payment.operation.js
 import { PaymentsController } from './payments.controller.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PaymentsService } from './payments.service.js';
+import { PaymentsV2Controller } from './v2/payments-v2.controller.js';
 
 @Module({
   imports: [IdempotencyModule, ProviderModule, EventsModule],
-  controllers: [PaymentsController],
+  controllers: [PaymentsController, PaymentsV2Controller],
   providers: [PaymentsRepository, PaymentsService, CreatePaymentOperation, UpdatePaymentOperation],
 })
 export class PaymentsModule {}

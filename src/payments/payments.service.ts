@@ -3,7 +3,7 @@ import type { AuthContext } from '../auth/auth-context.js';
 import { ProblemError } from '../errors/problem.js';
 import type { components } from '../generated/v1.js';
 import type { ListPaymentsQuery } from './dto/list-payments.query.js';
-import { type PaymentResource, toPaymentResource } from './payment.js';
+import { type PaymentRow, toPaymentResource } from './payment.js';
 import { PaymentsRepository } from './payments.repository.js';
 
 type PaymentList = components['schemas']['PaymentList'];
@@ -13,11 +13,12 @@ type PaymentList = components['schemas']['PaymentList'];
 export class PaymentsService {
   constructor(private readonly payments: PaymentsRepository) {}
 
-  async get(auth: AuthContext, id: string): Promise<PaymentResource> {
+  /** The payment as stored; each API version renders it its own way. */
+  async get(auth: AuthContext, id: string): Promise<PaymentRow> {
     const payment = await this.payments.findById(auth, id);
     // Another merchant's payment, or one of the other mode, is as unknown as a missing one.
     if (!payment) throw new ProblemError('resource-not-found', `No payment ${id}.`);
-    return toPaymentResource(payment);
+    return payment;
   }
 
   async list(auth: AuthContext, query: ListPaymentsQuery): Promise<PaymentList> {
