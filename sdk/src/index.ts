@@ -1,0 +1,18 @@
+export { Idempay } from './client.js';
+export { IdempayConnectionError, IdempayError } from './errors.js';
+export type {
+  FieldError,
+  IdempayOptions,
+  IdempotentRequestOptions,
+  LastResponse,
+  Metadata,
+  Payment,
+  PaymentCreateRequest,
+  PaymentList,
+  PaymentListParams,
+  PaymentStatus,
+  PaymentUpdateRequest,
+  Problem,
+  WithLastResponse,
+} from './types.js';
+export { SDK_VERSION } from './version.js';
