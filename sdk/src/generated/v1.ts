@@ -247,6 +247,10 @@ export interface components {
         Location: string;
         /** @description `true` when this answer is the stored answer to an earlier request with the same key. */
         IdempotentReplayed: "true";
+        /** @description Present once v1 is deprecated: `@<unix time>` of the deprecation (RFC 9745). See `docs/VERSIONING.md`. */
+        Deprecation: string;
+        /** @description Present once v1 has a sunset date: the HTTP-date after which v1 may be removed (RFC 8594). */
+        Sunset: string;
         /** @description Seconds to wait before trying again. */
         RetryAfter: string;
     };
@@ -275,6 +279,8 @@ export interface operations {
             200: {
                 headers: {
                     "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -284,6 +290,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPayment: {
@@ -323,6 +330,8 @@ export interface operations {
                 headers: {
                     Location: components["headers"]["Location"];
                     "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
@@ -335,6 +344,8 @@ export interface operations {
                 headers: {
                     Location: components["headers"]["Location"];
                     "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
@@ -371,6 +382,8 @@ export interface operations {
             200: {
                 headers: {
                     "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -380,6 +393,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePayment: {
@@ -415,6 +429,8 @@ export interface operations {
             200: {
                 headers: {
                     "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
@@ -430,6 +446,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
