@@ -5,7 +5,9 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { DocsModule } from './docs/docs.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
+import { RefundsModule } from './refunds/refunds.module.js';
 
 @Module({})
 export class AppModule {
@@ -18,7 +20,9 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl, config.databasePoolSize)),
         AuthModule,
         PaymentsModule,
+        RefundsModule,
         DocsModule,
+        JobsModule,
       ],
     };
   }

@@ -43,6 +43,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     logger: NEST_LEVELS[config.logLevel],
     // Fastify's own JSON parser only: no urlencoded bodies, and the body limit applies as configured.
     bodyParser: false,
+    // A failure to start is thrown to the caller (main.ts prints it and exits), not a process.exit here.
+    abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: a text/plain body is a 415, not a string that reaches validation.

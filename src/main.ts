@@ -11,7 +11,7 @@ import { MerchantsService, type CreatedMerchant } from './auth/merchants.service
 import { AppConfig, loadConfig } from './config/app-config.js';
 import { startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { runMigrations } from './database/migrations.js';
-import { buildSandbox } from './sandbox-provider/sandbox-server.js';
+import { buildSandbox, faultsFromEnv } from './sandbox-provider/sandbox-server.js';
 
 const DEMO_MERCHANT = 'Demo merchant';
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -30,7 +30,7 @@ await runMigrations(databaseUrl);
 
 let providerUrl = config.providerUrl;
 if (!providerUrl) {
-  const sandbox = buildSandbox({ latencyMs: config.sandboxLatencyMs });
+  const sandbox = buildSandbox({ faults: faultsFromEnv(process.env) });
   await sandbox.app.listen({ port: config.sandboxPort, host: '127.0.0.1' });
   cleanups.unshift(() => sandbox.app.close());
   providerUrl = `http://127.0.0.1:${config.sandboxPort}`;

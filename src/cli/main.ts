@@ -1,6 +1,9 @@
 /**
- * `npm run -s cli -- merchants create --name <name>`: prints one JSON line
- * `{"merchant_id": …, "test_key": …, "live_key": …}`. Uses DATABASE_URL.
+ * The operator's CLI, on DATABASE_URL; every command prints one JSON line.
+ *   npm run -s cli -- merchants create --name <name>
+ *   npm run -s cli -- providers disable <provider> [--reason <why>]   (the kill switch: no restart)
+ *   npm run -s cli -- providers enable <provider>
+ *   npm run -s cli -- providers list
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
@@ -10,8 +13,13 @@ import { MerchantsService } from '../auth/merchants.service.js';
 import { loadConfig } from '../config/app-config.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
 import { runMigrations } from '../database/migrations.js';
+import { ProviderSettingsRepository } from '../provider/provider-settings.repository.js';
 
-const USAGE = 'usage: npm run -s cli -- merchants create --name <name>';
+const USAGE = [
+  'usage: npm run -s cli -- merchants create --name <name>',
+  '       npm run -s cli -- providers disable|enable <provider> [--reason <why>]',
+  '       npm run -s cli -- providers list',
+].join('\n');
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -20,15 +28,33 @@ function fail(message: string): never {
 
 const { positionals, values } = (() => {
   try {
-    return parseArgs({ args: process.argv.slice(2), options: { name: { type: 'string' } }, allowPositionals: true });
+    return parseArgs({ args: process.argv.slice(2), options: { name: { type: 'string' }, reason: { type: 'string' } }, allowPositionals: true });
   } catch (error) {
     return fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
   }
 })();
 
-if (positionals.join(' ') !== 'merchants create') fail(USAGE);
-const name = values.name?.trim();
-if (!name || name.length > 200) fail(`--name must be 1 to 200 characters\n${USAGE}`);
+const [group, command, target] = positionals;
+const commands: Record<string, (db: DataSource) => Promise<unknown>> = {
+  'merchants create': (db) => {
+    const name = values.name?.trim();
+    if (!name || name.length > 200) fail(`--name must be 1 to 200 characters\n${USAGE}`);
+    return new MerchantsService(new MerchantsRepository(db)).create(name);
+  },
+  'providers disable': async (db) => {
+    if (!target) fail(USAGE);
+    await new ProviderSettingsRepository(db).setEnabled(target, false, values.reason ?? null);
+    return { provider: target, enabled: false, reason: values.reason ?? null };
+  },
+  'providers enable': async (db) => {
+    if (!target) fail(USAGE);
+    await new ProviderSettingsRepository(db).setEnabled(target, true, null);
+    return { provider: target, enabled: true };
+  },
+  'providers list': (db) => new ProviderSettingsRepository(db).list(),
+};
+const run = commands[`${group} ${command}`];
+if (!run) fail(USAGE);
 
 const config = loadConfig();
 if (!config.databaseUrl) fail('DATABASE_URL is not set');
@@ -37,8 +63,7 @@ await runMigrations(config.databaseUrl);
 const dataSource = new DataSource(dataSourceOptions(config.databaseUrl, 1));
 await dataSource.initialize();
 try {
-  const created = await new MerchantsService(new MerchantsRepository(dataSource)).create(name);
-  process.stdout.write(`${JSON.stringify(created)}\n`);
+  process.stdout.write(`${JSON.stringify(await run(dataSource))}\n`);
 } finally {
   await dataSource.destroy();
 }

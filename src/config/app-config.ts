@@ -15,9 +15,27 @@ export class AppConfig {
   readonly embeddedPgPort: number;
   /** Unset: the sandbox provider is started in-process on `sandboxPort`. */
   readonly providerUrl: string | undefined;
+  /** The whole create/refund request must answer inside this; the provider's budget ends before it. */
+  readonly requestBudgetMs: number;
+  /** All attempts of one provider call, backoff included, end inside this. */
+  readonly providerBudgetMs: number;
+  /** One attempt. */
   readonly providerTimeoutMs: number;
+  readonly providerMaxRetries: number;
+  readonly providerRetryBaseMs: number;
+  readonly providerRetryMaxMs: number;
+  readonly breakerConsecutiveFailures: number;
+  readonly breakerFailureRatio: number;
+  readonly breakerWindowSize: number;
+  readonly breakerMinimumCalls: number;
+  readonly breakerHalfOpenAfterMs: number;
+  readonly bulkheadLimit: number;
+  readonly bulkheadQueue: number;
+  readonly reconcileBaseMs: number;
+  readonly reconcileMaxMs: number;
+  /** pg-boss and the reconciler job; the tests run the reconciler themselves. */
+  readonly jobsEnabled: boolean;
   readonly sandboxPort: number;
-  readonly sandboxLatencyMs: number;
   readonly idempotencyLeaseMs: number;
   readonly idempotencyTtlHours: number;
   readonly completerIntervalMs: number;
@@ -47,6 +65,22 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function ratio(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value >= 1) throw new ConfigError(`${name} must be a number between 0 and 1 (exclusive), got "${raw}"`);
+  return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
@@ -88,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const v1SunsetAt = date(env, 'API_V1_SUNSET_AT');
   if (v1SunsetAt && !v1DeprecatedAt) throw new ConfigError('API_V1_SUNSET_AT needs API_V1_DEPRECATED_AT: a version is deprecated before it is sunset');
   if (v1SunsetAt && v1DeprecatedAt && v1SunsetAt < v1DeprecatedAt) throw new ConfigError('API_V1_SUNSET_AT must not be before API_V1_DEPRECATED_AT');
-  return new AppConfig({
+  const config = new AppConfig({
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 3000, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
@@ -96,9 +130,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     embeddedPgDir: env.EMBEDDED_PG_DIR || '.data/postgres',
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     providerUrl: url(env, 'PROVIDER_URL', ['http:', 'https:']),
-    providerTimeoutMs: int(env, 'PROVIDER_TIMEOUT_MS', 5000, 1, 120_000),
+    requestBudgetMs: int(env, 'REQUEST_BUDGET_MS', 10_000, 100, 600_000),
+    providerBudgetMs: int(env, 'PROVIDER_BUDGET_MS', 8_000, 50, 600_000),
+    providerTimeoutMs: int(env, 'PROVIDER_TIMEOUT_MS', 3_000, 10, 120_000),
+    providerMaxRetries: int(env, 'PROVIDER_MAX_RETRIES', 2, 0, 2),
+    providerRetryBaseMs: int(env, 'PROVIDER_RETRY_BASE_MS', 100, 1, 60_000),
+    providerRetryMaxMs: int(env, 'PROVIDER_RETRY_MAX_MS', 2_000, 1, 60_000),
+    breakerConsecutiveFailures: int(env, 'BREAKER_CONSECUTIVE_FAILURES', 5, 1, 1_000),
+    breakerFailureRatio: ratio(env, 'BREAKER_FAILURE_RATIO', 0.5),
+    breakerWindowSize: int(env, 'BREAKER_WINDOW_SIZE', 20, 2, 10_000),
+    breakerMinimumCalls: int(env, 'BREAKER_MINIMUM_CALLS', 10, 1, 10_000),
+    breakerHalfOpenAfterMs: int(env, 'BREAKER_HALF_OPEN_AFTER_MS', 5_000, 10, 600_000),
+    bulkheadLimit: int(env, 'BULKHEAD_LIMIT', 20, 1, 10_000),
+    bulkheadQueue: int(env, 'BULKHEAD_QUEUE', 20, 0, 100_000),
+    reconcileBaseMs: int(env, 'RECONCILE_BASE_MS', 2_000, 10, 3_600_000),
+    reconcileMaxMs: int(env, 'RECONCILE_MAX_MS', 300_000, 10, 86_400_000),
+    jobsEnabled: bool(env, 'JOBS_ENABLED', true),
     sandboxPort: int(env, 'SANDBOX_PORT', 4010, 0, 65535),
-    sandboxLatencyMs: int(env, 'SANDBOX_LATENCY_MS', 0, 0, 120_000),
     idempotencyLeaseMs: int(env, 'IDEMPOTENCY_LEASE_MS', 30_000, 100, 3_600_000),
     idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 30),
     completerIntervalMs: int(env, 'COMPLETER_INTERVAL_MS', 5_000, 50, 3_600_000),
@@ -112,4 +160,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     crashAt,
     ...overrides,
   });
+  checkBudgets(config);
+  return config;
+}
+
+/** The provider's budget must end before the request's, and the lease must outlive both. */
+function checkBudgets(config: AppConfig): void {
+  if (config.providerBudgetMs >= config.requestBudgetMs) {
+    throw new ConfigError('PROVIDER_BUDGET_MS must be less than REQUEST_BUDGET_MS: the API answers after the provider gave up');
+  }
+  if (config.providerTimeoutMs > config.providerBudgetMs) throw new ConfigError('PROVIDER_TIMEOUT_MS must not exceed PROVIDER_BUDGET_MS');
+  if (config.idempotencyLeaseMs <= config.requestBudgetMs) {
+    throw new ConfigError('IDEMPOTENCY_LEASE_MS must exceed REQUEST_BUDGET_MS, or a live request could lose its key to a retry');
+  }
 }

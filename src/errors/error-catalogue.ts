@@ -9,6 +9,8 @@ export const ERROR_CATALOGUE = {
   'idempotency-key-invalid': { status: 400, title: 'Idempotency-Key header is invalid' },
   'api-key-missing': { status: 401, title: 'No API key was given' },
   'api-key-invalid': { status: 401, title: 'The API key is not valid' },
+  'refund-exceeds-payment': { status: 400, title: 'The refund is larger than what is left to refund' },
+  'payment-not-refundable': { status: 400, title: 'The payment cannot be refunded' },
   'resource-not-found': { status: 404, title: 'No such resource' },
   'route-not-found': { status: 404, title: 'No such route' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
@@ -18,6 +20,9 @@ export const ERROR_CATALOGUE = {
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used with a different request' },
   'internal-error': { status: 500, title: 'Internal error' },
   'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
+  'provider-unavailable': { status: 503, title: 'The payment provider is unavailable' },
+  'provider-overloaded': { status: 503, title: 'Too many calls to the payment provider are in flight' },
+  'provider-disabled': { status: 503, title: 'The payment provider is switched off' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -51,6 +51,58 @@ export interface paths {
         patch: operations["updatePayment"];
         trace?: never;
     };
+    "/v1/payments/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the payment being refunded. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** List a payment's refunds, newest first */
+        get: operations["listRefunds"];
+        put?: never;
+        /**
+         * Refund a payment
+         * @description Refunds all or part of a `succeeded` payment through the provider. Without `amount`, all that
+         *     is not refunded yet is refunded. Refunds that are `pending`, `processing` or `succeeded`
+         *     never add up to more than the payment's `amount`: a larger one is a `400`
+         *     `refund-exceeds-payment` and reaches no provider, and a payment that did not succeed is a
+         *     `400` `payment-not-refundable`. A refund the provider refused is a `201` with
+         *     `status: failed`; its amount can be refunded again. An outcome the provider has not told yet
+         *     is a `202` with `status: processing`; the refund settles later. `Location` is the refund's URL.
+         */
+        post: operations["createRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/{id}/refunds/{refund_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the refunded payment. */
+                id: string;
+                /** @description The refund's id. */
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        /** Retrieve a refund */
+        get: operations["getRefund"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -89,6 +141,8 @@ export interface components {
             /** @constant */
             object: "payment";
             amount: number;
+            /** @description How much of `amount` is refunded or being refunded, in the same minor unit. */
+            amount_refunded: number;
             currency: string;
             status: components["schemas"]["PaymentStatus"];
             payment_method: string;
@@ -112,6 +166,53 @@ export interface components {
             object: "list";
             url: string;
             data: components["schemas"]["Payment"][];
+            has_more: boolean;
+        };
+        /** @enum {string} */
+        RefundReason: "duplicate" | "fraudulent" | "requested_by_customer";
+        RefundCreateRequest: {
+            /** @description In the payment's currency and minor unit; by default all that is not refunded yet. */
+            amount?: number;
+            reason?: components["schemas"]["RefundReason"];
+            metadata?: components["schemas"]["Metadata"];
+        };
+        /**
+         * @description `pending` while the provider is being asked, `processing` when its outcome is not known yet,
+         *     then `succeeded` or `failed` for good. A failed refund's amount can be refunded again.
+         * @enum {string}
+         */
+        RefundStatus: "pending" | "processing" | "succeeded" | "failed";
+        Refund: {
+            /** @example re_01JD8X9A2B3C4D5E6F7G8H9J0K */
+            id: string;
+            /** @constant */
+            object: "refund";
+            /** @description The id of the refunded payment. */
+            payment: string;
+            amount: number;
+            /** @description The payment's currency. */
+            currency: string;
+            status: components["schemas"]["RefundStatus"];
+            reason: components["schemas"]["RefundReason"] | null;
+            metadata: {
+                [key: string]: string;
+            };
+            /** @description Why the provider refused the refund. */
+            failure_code: string | null;
+            failure_message: string | null;
+            /** @description The Idempotency-Key the refund was created with. */
+            operation_id: string;
+            livemode: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        RefundList: {
+            /** @constant */
+            object: "list";
+            url: string;
+            data: components["schemas"]["Refund"][];
             has_more: boolean;
         };
         FieldError: {
@@ -245,6 +346,8 @@ export interface components {
         TraceId: string;
         /** @description The URL of the payment. */
         Location: string;
+        /** @description The URL of the refund (`/v1/payments/{id}/refunds/{refund_id}`). */
+        RefundLocation: string;
         /** @description `true` when this answer is the stored answer to an earlier request with the same key. */
         IdempotentReplayed: "true";
         /** @description Present once v1 is deprecated: `@<unix time>` of the deprecation (RFC 9745). See `docs/VERSIONING.md`. */
@@ -445,6 +548,170 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRefunds: {
+        parameters: {
+            query?: {
+                /** @description How many refunds to return, 1 to 100. */
+                limit?: number;
+                /** @description A refund id from the previous page; the list continues after it. */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The id of the payment being refunded. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the payment's refunds. */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createRefund: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
+                 *     is a good choice). Keys are kept 24 hours.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The id of the payment being refunded. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Send `{}` to refund everything not refunded yet. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 1500,
+                 *       "reason": "requested_by_customer",
+                 *       "metadata": {
+                 *         "ticket": "8812"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["RefundCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The refund was created; its `status` tells the outcome. */
+            201: {
+                headers: {
+                    Location: components["headers"]["RefundLocation"];
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            /** @description Accepted; the provider's outcome is not known yet (`status` is `processing`). */
+            202: {
+                headers: {
+                    Location: components["headers"]["RefundLocation"];
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            /**
+             * @description The request is malformed (`validation-failed`, `malformed-json`, `idempotency-key-missing`,
+             *     `idempotency-key-invalid`, …) and nothing was stored; or it is refused for good and that
+             *     answer is the key's: `refund-exceeds-payment` (`errors` names `amount`) or
+             *     `payment-not-refundable`.
+             */
+            400: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The id of the refunded payment. */
+                id: string;
+                /** @description The refund's id. */
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The refund. */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -49,8 +49,11 @@ export class ProblemFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const problem = exception instanceof ProblemError ? exception : toProblem(exception);
-    if (problem.status >= 500) {
+    if (!(exception instanceof ProblemError) && problem.status >= 500) {
       this.logger.error(`${request.method} ${request.routeOptions?.url ?? '(no route)'} failed (trace ${request.id}): ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
+    }
+    if (exception instanceof ProblemError && problem.status >= 500) {
+      this.logger.warn(`${request.method} ${request.routeOptions?.url ?? '(no route)'} answered ${problem.status} ${problem.code} (trace ${request.id})`);
     }
     const path = request.url.split('?')[0];
     void reply

@@ -12,6 +12,7 @@ export interface PaymentRow {
   operation_id: string;
   request_fingerprint: string;
   amount: string;
+  amount_refunded: string;
   currency: string;
   payment_method: string;
   description: string | null;
@@ -21,6 +22,7 @@ export interface PaymentRow {
   failure_message: string | null;
   provider_key: string;
   provider_charge_id: string | null;
+  reconcile_attempts: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -35,6 +37,7 @@ export function toPaymentResource(row: PaymentRow): PaymentResource {
     id: row.id,
     object: 'payment',
     amount: Number(row.amount),
+    amount_refunded: Number(row.amount_refunded),
     currency: row.currency,
     status: row.status,
     payment_method: row.payment_method,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
-import type { ChargeResult } from '../provider/payment-provider.js';
 import type { PaymentRow, PaymentStatus } from './payment.js';
+import { canMove } from './payment-state.js';
 
 export interface NewPayment {
   id: string;
@@ -61,26 +61,58 @@ export class PaymentsRepository {
   }
 
   /**
-   * Moves the payment forward only: pending → processing → succeeded | failed. A late or repeated
-   * outcome finds the row already past it and changes nothing.
+   * Moves the payment to `to` if the state machine allows it from where it is, recording the
+   * transition and its reason; otherwise leaves it as it is. Either way returns the row as it now is.
+   * A `processing` payment is due for reconciliation after `reconcileAfterMs`.
    */
-  async applyOutcome(
+  async moveTo(
     m: EntityManager,
     paymentId: string,
-    status: PaymentStatus,
-    fields: { failureCode?: string | null; failureMessage?: string | null; chargeId?: string | null },
-  ): Promise<PaymentRow> {
+    to: PaymentStatus,
+    reason: string,
+    fields: { failureCode?: string | null; failureMessage?: string | null; chargeId?: string | null; reconcileAfterMs?: number },
+  ): Promise<{ payment: PaymentRow; moved: boolean }> {
+    const current: PaymentRow[] = await m.query(`SELECT * FROM payments WHERE id = $1 FOR UPDATE`, [paymentId]);
+    if (!canMove(current[0].status, to)) return { payment: current[0], moved: false };
     const rows: PaymentRow[] = await m.query(
       `WITH moved AS (
          UPDATE payments
-            SET status = $2, failure_code = $3, failure_message = $4,
-                provider_charge_id = coalesce($5, provider_charge_id), updated_at = now()
-          WHERE id = $1 AND (status = 'pending' OR (status = 'processing' AND $2 IN ('succeeded', 'failed')))
-          RETURNING *)
-       SELECT * FROM moved UNION ALL SELECT * FROM payments WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM moved)`,
-      [paymentId, status, fields.failureCode ?? null, fields.failureMessage ?? null, fields.chargeId ?? null],
+            SET status = $2, failure_code = $3, failure_message = $4, provider_charge_id = coalesce($5, provider_charge_id),
+                next_reconcile_at = CASE WHEN $2 = 'processing' THEN now() + make_interval(secs => $6::double precision / 1000) END,
+                updated_at = now()
+          WHERE id = $1 RETURNING *)
+       SELECT * FROM moved`,
+      [paymentId, to, fields.failureCode ?? null, fields.failureMessage ?? null, fields.chargeId ?? null, fields.reconcileAfterMs ?? 0],
     );
-    return rows[0];
+    await m.query(
+      `INSERT INTO payment_transitions (merchant_id, payment_id, from_status, to_status, reason) VALUES ($1, $2, $3, $4, $5)`,
+      [current[0].merchant_id, paymentId, current[0].status, to, reason],
+    );
+    return { payment: rows[0], moved: true };
+  }
+
+  /**
+   * Leases up to `limit` processing payments that are due, by pushing their next time out by the
+   * lease; SKIP LOCKED lets reconcilers on many instances share them without taking one twice.
+   */
+  leaseDueForReconcile(limit: number, leaseMs: number): Promise<PaymentRow[]> {
+    return this.db.query(
+      `WITH leased AS (
+         UPDATE payments SET next_reconcile_at = now() + make_interval(secs => $2::double precision / 1000)
+          WHERE id IN (SELECT id FROM payments WHERE status = 'processing' AND next_reconcile_at <= now()
+                        ORDER BY next_reconcile_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING *)
+       SELECT * FROM leased`,
+      [limit, leaseMs],
+    );
+  }
+
+  async scheduleReconcile(paymentId: string, attempts: number, afterMs: number): Promise<void> {
+    await this.db.query(
+      `UPDATE payments SET reconcile_attempts = $2, next_reconcile_at = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE id = $1 AND status = 'processing'`,
+      [paymentId, attempts, afterMs],
+    );
   }
 
   async updateDetails(m: EntityManager, paymentId: string, description: string | null, metadata: Record<string, string>): Promise<PaymentRow> {
@@ -91,18 +123,5 @@ export class PaymentsRepository {
       [paymentId, description, metadata],
     );
     return rows[0];
-  }
-
-  async recordAttempt(
-    m: EntityManager,
-    attempt: { merchantId: string; paymentId: string; provider: string; operation: string; providerKey: string; result: ChargeResult },
-  ): Promise<void> {
-    const { outcome } = attempt.result;
-    await m.query(
-      `INSERT INTO provider_attempts (merchant_id, payment_id, provider, operation, provider_key, outcome, http_status, error, latency_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [attempt.merchantId, attempt.paymentId, attempt.provider, attempt.operation, attempt.providerKey, outcome.kind,
-        attempt.result.httpStatus, outcome.kind === 'unknown' ? outcome.reason : null, attempt.result.latencyMs],
-    );
   }
 }

@@ -1,81 +1,111 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { AppConfig } from '../config/app-config.js';
-import { type ChargeOutcome, type ChargeRequest, type ChargeResult, PaymentProvider } from './payment-provider.js';
+import { type ChargeRequest, PaymentProvider, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
 
-interface ChargeBody {
+interface ProviderBody {
   id?: string;
   status?: string;
   failure_code?: string | null;
   failure_message?: string | null;
+  error?: { code?: string };
 }
 
-/** The provider over HTTP (the sandbox in test mode), every call bounded by a timeout. */
+/** Error codes of undici that mean the request never left: nothing can have executed. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The provider over HTTP (the sandbox in test mode): one attempt per call, bounded by its signal. */
 @Injectable()
 export class HttpPaymentProvider extends PaymentProvider implements OnApplicationShutdown {
   readonly name = 'sandbox';
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 128 });
 
   constructor(private readonly config: AppConfig) {
     super();
   }
 
-  async charge(charge: ChargeRequest): Promise<ChargeResult> {
-    const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
-    try {
-      const response = await request(new URL('/v1/charges', this.baseUrl()), {
-        method: 'POST',
-        dispatcher: this.agent,
-        headers: { 'content-type': 'application/json', 'idempotency-key': charge.providerKey },
-        body: JSON.stringify({
-          amount: charge.amount,
-          currency: charge.currency,
-          payment_method: charge.paymentMethod,
-          reference: charge.reference,
-        }),
-        signal: AbortSignal.timeout(this.config.providerTimeoutMs),
-      });
-      const text = await response.body.text();
-      return { outcome: this.outcomeOf(response.statusCode, text), httpStatus: response.statusCode, latencyMs: elapsed() };
-    } catch (error) {
-      const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : `network: ${error instanceof Error ? error.message : String(error)}`;
-      return { outcome: { kind: 'unknown', reason }, httpStatus: null, latencyMs: elapsed() };
-    }
+  charge(charge: ChargeRequest, signal: AbortSignal): Promise<ProviderAnswer> {
+    return this.send('POST', '/v1/charges', signal, charge.providerKey, {
+      amount: charge.amount,
+      currency: charge.currency,
+      payment_method: charge.paymentMethod,
+      reference: charge.reference,
+    });
+  }
+
+  refund(refund: RefundRequest, signal: AbortSignal): Promise<ProviderAnswer> {
+    return this.send('POST', '/v1/refunds', signal, refund.providerKey, {
+      charge: refund.chargeId,
+      amount: refund.amount,
+      currency: refund.currency,
+      reference: refund.reference,
+    });
+  }
+
+  findCharge(providerKey: string, signal: AbortSignal): Promise<ProviderAnswer> {
+    return this.send('GET', `/v1/charges?idempotency_key=${encodeURIComponent(providerKey)}`, signal);
+  }
+
+  findRefund(providerKey: string, signal: AbortSignal): Promise<ProviderAnswer> {
+    return this.send('GET', `/v1/refunds?idempotency_key=${encodeURIComponent(providerKey)}`, signal);
   }
 
   onApplicationShutdown(): Promise<void> {
     return this.agent.close();
   }
 
-  private baseUrl(): string {
+  private async send(method: 'GET' | 'POST', path: string, signal: AbortSignal, providerKey?: string, body?: unknown): Promise<ProviderAnswer> {
     if (!this.config.providerUrl) throw new Error('PROVIDER_URL is not set and no sandbox provider was started');
-    return this.config.providerUrl;
-  }
-
-  private outcomeOf(status: number, text: string): ChargeOutcome {
-    if (status >= 500 || status === 429 || status === 408) return { kind: 'unknown', reason: `http ${status}` };
-    if (status >= 400) {
-      // Any other 4xx is the provider refusing the request outright: nothing was charged.
-      return { kind: 'failed', chargeId: null, failureCode: 'processing_error', failureMessage: `The provider refused the charge (HTTP ${status}).` };
+    let status: number;
+    let text: string;
+    let retryAfter: string | string[] | undefined;
+    try {
+      const response = await request(new URL(path, this.config.providerUrl), {
+        method,
+        dispatcher: this.agent,
+        headers: { 'content-type': 'application/json', ...(providerKey ? { 'idempotency-key': providerKey } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+      status = response.statusCode;
+      retryAfter = response.headers['retry-after'];
+      text = await response.body.text();
+    } catch (error) {
+      if (signal.aborted) throw new TransientProviderError('timeout', true);
+      const code = (error as { code?: string }).code ?? '';
+      if (NOT_SENT.has(code)) throw new TransientProviderError('connect', false);
+      throw new TransientProviderError('reset', true);
     }
-    const body = parseJson(text);
-    if (body?.status === 'succeeded' && body.id) return { kind: 'succeeded', chargeId: body.id };
-    if (body?.status === 'failed') {
-      return {
-        kind: 'failed',
-        chargeId: body.id ?? null,
-        failureCode: body.failure_code ?? 'card_declined',
-        failureMessage: body.failure_message ?? 'The payment was declined.',
-      };
-    }
-    return { kind: 'unknown', reason: `unexpected provider answer (HTTP ${status})` };
+    return answerOf(method, status, text, retryAfter);
   }
 }
 
-function parseJson(text: string): ChargeBody | undefined {
+function answerOf(method: string, status: number, text: string, retryAfter: string | string[] | undefined): ProviderAnswer {
+  if (status === 429) {
+    const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+    // A 429 is the provider refusing before acting: nothing executed.
+    throw new TransientProviderError('http', false, 429, Number.isFinite(seconds) ? seconds * 1000 : null);
+  }
+  if (status >= 500 || status === 408) throw new TransientProviderError('http', true, status);
+  const body = parseJson(text);
+  if (status === 404 && method === 'GET') return { kind: 'not_found' };
+  if (status >= 400) return { kind: 'rejected', httpStatus: status, code: body?.error?.code ?? 'processing_error' };
+  if (body?.status === 'succeeded' && body.id) return { kind: 'succeeded', id: body.id };
+  if (body?.status === 'failed') {
+    return {
+      kind: 'failed',
+      id: body.id ?? null,
+      failureCode: body.failure_code ?? 'card_declined',
+      failureMessage: body.failure_message ?? 'The payment was declined.',
+    };
+  }
+  // A 2xx we cannot read may still have executed: treat it as not knowing.
+  throw new TransientProviderError('http', true, status);
+}
+
+function parseJson(text: string): ProviderBody | undefined {
   try {
-    return JSON.parse(text) as ChargeBody;
+    return JSON.parse(text) as ProviderBody;
   } catch {
     return undefined;
   }

@@ -7,20 +7,50 @@ export interface ChargeRequest {
   reference: string;
 }
 
-export type ChargeOutcome =
-  | { kind: 'succeeded'; chargeId: string }
-  | { kind: 'failed'; chargeId: string | null; failureCode: string; failureMessage: string }
-  /** The provider may or may not have charged (timeout, reset, 5xx): only asking it later can tell. */
-  | { kind: 'unknown'; reason: string };
-
-export interface ChargeResult {
-  outcome: ChargeOutcome;
-  httpStatus: number | null;
-  latencyMs: number;
+export interface RefundRequest {
+  /** Derived from our refund id. */
+  providerKey: string;
+  /** The provider's id of the charge being refunded. */
+  chargeId: string;
+  amount: number;
+  currency: string;
+  reference: string;
 }
 
-/** The port to a payment provider; the DI token is this abstract class. */
+/** What the provider said, when it said something definite. */
+export type ProviderAnswer =
+  | { kind: 'succeeded'; id: string }
+  | { kind: 'failed'; id: string | null; failureCode: string; failureMessage: string }
+  /** A lookup found no execution for the key. */
+  | { kind: 'not_found' }
+  /** A 4xx other than 408/429: the provider refused the request itself and executed nothing. */
+  | { kind: 'rejected'; httpStatus: number; code: string };
+
+/**
+ * A failure worth retrying (timeout, reset, connect error, 5xx, 429). `mayHaveExecuted` is false
+ * only when the request cannot have been acted on (no connection, or a 429); then giving up is
+ * safe, otherwise the outcome is unknown until someone asks the provider.
+ */
+export class TransientProviderError extends Error {
+  constructor(
+    readonly reason: 'timeout' | 'reset' | 'connect' | 'http',
+    readonly mayHaveExecuted: boolean,
+    readonly httpStatus: number | null = null,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(httpStatus ? `provider answered HTTP ${httpStatus}` : `provider ${reason}`);
+  }
+}
+
+/**
+ * The port to a payment provider: one attempt per call, bounded by `signal`. Retries, the breaker,
+ * the bulkhead and the kill switch live in ProviderGateway, above it. The DI token is this class.
+ */
 export abstract class PaymentProvider {
   abstract readonly name: string;
-  abstract charge(request: ChargeRequest): Promise<ChargeResult>;
+  abstract charge(request: ChargeRequest, signal: AbortSignal): Promise<ProviderAnswer>;
+  abstract refund(request: RefundRequest, signal: AbortSignal): Promise<ProviderAnswer>;
+  /** How an earlier charge with this key ended, or not_found if it never executed. */
+  abstract findCharge(providerKey: string, signal: AbortSignal): Promise<ProviderAnswer>;
+  abstract findRefund(providerKey: string, signal: AbortSignal): Promise<ProviderAnswer>;
 }

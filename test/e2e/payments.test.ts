@@ -28,6 +28,7 @@ describe('create', () => {
       id: expect.stringMatching(/^pay_[0-9A-Z]{26}$/),
       object: 'payment',
       amount: 500,
+      amount_refunded: 0,
       currency: 'jpy',
       status: 'succeeded',
       payment_method: 'pm_card_visa',
@@ -64,8 +65,18 @@ describe('create', () => {
     const replay = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
     expect(replay.status).toBe(202);
     expect(replay.text).toBe(res.text);
-    const attempts: { outcome: string; error: string }[] = await stack.db.query('SELECT outcome, error FROM provider_attempts');
-    expect(attempts).toEqual([{ outcome: 'unknown', error: 'timeout' }]);
+    // Each attempt timed out (300 ms) and was retried, at most twice, with the same provider key.
+    const attempts: { outcome: string; error: string; provider_key: string; attempt: number }[] = await stack.db.query(
+      'SELECT outcome, error, provider_key, attempt FROM provider_attempts ORDER BY attempt',
+    );
+    expect(attempts.length).toBeGreaterThanOrEqual(1);
+    expect(attempts.length).toBeLessThanOrEqual(3);
+    expect(attempts.map((a) => a.attempt)).toEqual(attempts.map((_, i) => i + 1));
+    for (const attempt of attempts) expect(attempt).toMatchObject({ outcome: 'transient', error: 'provider timeout', provider_key: `${res.body.id}:charge` });
+    const transitions: { from_status: string; to_status: string; reason: string }[] = await stack.db.query(
+      'SELECT from_status, to_status, reason FROM payment_transitions',
+    );
+    expect(transitions).toEqual([{ from_status: 'pending', to_status: 'processing', reason: 'unknown: provider timeout' }]);
   });
 
   it('writes the outbox event in the same transaction as the outcome', async () => {

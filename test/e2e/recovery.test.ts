@@ -11,7 +11,8 @@ let stack: Stack;
 let merchant: CreatedMerchant;
 
 beforeAll(async () => {
-  stack = await startStack({ idempotencyLeaseMs: LEASE_MS });
+  // A short lease, so the budgets that must end inside it are short too.
+  stack = await startStack({ idempotencyLeaseMs: LEASE_MS, requestBudgetMs: 900, providerBudgetMs: 800, providerTimeoutMs: 500 });
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
@@ -40,6 +41,9 @@ async function crashAt(point: string, key: string): Promise<void> {
     PROVIDER_URL: stack.sandboxUrl,
     IDEMPAY_CRASH_AT: point,
     IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
+    REQUEST_BUDGET_MS: '900',
+    PROVIDER_BUDGET_MS: '800',
+    PROVIDER_TIMEOUT_MS: '500',
   });
   const request = call(child.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
   await expect(request).rejects.toThrow();
@@ -129,5 +133,54 @@ describe('a server error inside a phase', () => {
     expect(retry.body.status).toBe('succeeded');
     // The provider honoured our derived key: the second call replayed the first charge.
     expect(chargesFor(stack, retry.body.id)).toBe(1);
+  });
+});
+
+describe('kill -9 with calls in flight', () => {
+  it('after a restart, client retries and the completer leave exactly one charge per key and no key locked', async () => {
+    stack.sandbox.latencyMs = 400;
+    const child = await startChildServer({
+      DATABASE_URL: stack.config.databaseUrl!,
+      PROVIDER_URL: stack.sandboxUrl,
+      IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
+      REQUEST_BUDGET_MS: '900',
+      PROVIDER_BUDGET_MS: '800',
+      PROVIDER_TIMEOUT_MS: '500',
+    });
+    const keys = Array.from({ length: 20 }, () => randomUUID());
+    const inFlight = keys.map((key) => call(child.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key }).then(() => 'answered', () => 'cut'));
+    await sleep(200);
+    child.process.kill('SIGKILL');
+    expect(await child.exited).toBe('SIGKILL');
+    expect((await Promise.all(inFlight)).filter((r) => r === 'answered')).toEqual([]);
+    stack.sandbox.latencyMs = 0;
+
+    // The restarted server (this in-process one) finishes half the keys through client retries and
+    // the other half through the completer, once the dead process's leases are stale.
+    await sleep(LEASE_MS + 100);
+    const retried = keys.slice(0, 10);
+    for (const key of retried) {
+      const res = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+      expect(res.status).toBe(201);
+    }
+    await stack.app.get(Completer).runOnce();
+
+    const leftover: { n: number }[] = await stack.db.query(
+      `SELECT count(*)::int AS n FROM idempotency_keys WHERE locked_by IS NOT NULL OR recovery_point <> 'finished'`,
+    );
+    expect(leftover[0].n).toBe(0);
+    for (const key of keys) {
+      const payments: { id: string; status: string }[] = await stack.db.query('SELECT id, status FROM payments WHERE operation_id = $1', [key]);
+      // A key whose claim never committed before the kill has no payment: its retry makes it now.
+      if (payments.length === 0) {
+        const res = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+        expect(res.status).toBe(201);
+        payments.push({ id: res.body.id, status: res.body.status });
+      }
+      expect(payments).toHaveLength(1);
+      expect(payments[0].status).toBe('succeeded');
+      expect(chargesFor(stack, payments[0].id)).toBe(1);
+    }
+    expect(totalCharges(stack)).toBe(20);
   });
 });

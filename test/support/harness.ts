@@ -36,6 +36,7 @@ export async function startStack(overrides: Partial<AppConfig> = {}): Promise<St
       // The background tasks are run by the tests themselves, so each pass is deterministic.
       completerIntervalMs: HOUR,
       sweeperIntervalMs: HOUR,
+      jobsEnabled: false,
       ...overrides,
     },
   );

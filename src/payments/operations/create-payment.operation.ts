@@ -9,7 +9,8 @@ import { IdempotencyService, KeyReusedError } from '../../idempotency/idempotenc
 import { IdempotentOperations } from '../../idempotency/idempotent-operations.js';
 import type { StoredResponse } from '../../idempotency/stored-response.js';
 import { validateDto } from '../../http/validate-dto.js';
-import { type ChargeResult, PaymentProvider } from '../../provider/payment-provider.js';
+import { AppConfig } from '../../config/app-config.js';
+import { type CallOutcome, ProviderGateway } from '../../provider/provider-gateway.js';
 import { CreatePaymentDto } from '../dto/create-payment.dto.js';
 import { chargeKeyOf, paymentCreatedResponse, type PaymentRow, type PaymentStatus } from '../payment.js';
 import { PaymentsRepository } from '../payments.repository.js';
@@ -28,7 +29,8 @@ export class CreatePaymentOperation implements OnModuleInit {
     private readonly idempotency: IdempotencyService,
     private readonly operations: IdempotentOperations,
     private readonly payments: PaymentsRepository,
-    private readonly provider: PaymentProvider,
+    private readonly gateway: ProviderGateway,
+    private readonly config: AppConfig,
     private readonly outbox: Outbox,
     private readonly crashPoints: CrashPoints,
   ) {}
@@ -38,6 +40,8 @@ export class CreatePaymentOperation implements OnModuleInit {
   }
 
   async run(auth: AuthContext, dto: CreatePaymentDto, key: ClaimedKey): Promise<StoredResponse> {
+    // Refused before anything is stored (or, on a resume, before the provider is called again).
+    await this.gateway.assertAvailable();
     let payment: PaymentRow;
     if (key.recoveryPoint === STARTED) {
       const created = await this.createPayment(auth, dto, key);
@@ -50,15 +54,18 @@ export class CreatePaymentOperation implements OnModuleInit {
       payment = found;
     }
 
-    const result = await this.provider.charge({
-      providerKey: payment.provider_key,
-      amount: Number(payment.amount),
-      currency: payment.currency,
-      paymentMethod: payment.payment_method,
-      reference: payment.id,
-    });
+    const outcome = await this.gateway.charge(
+      {
+        providerKey: payment.provider_key,
+        amount: Number(payment.amount),
+        currency: payment.currency,
+        paymentMethod: payment.payment_method,
+        reference: payment.id,
+      },
+      { merchantId: auth.merchantId, paymentId: payment.id, deadline: Date.now() + this.gateway.budgetMs },
+    );
     this.crashPoints.reached('provider_called');
-    return this.finish(auth, key, payment, result);
+    return this.finish(auth, key, payment, outcome);
   }
 
   /** Phase 2: the payment row, keyed by operation_id = the Idempotency-Key. */
@@ -88,25 +95,17 @@ export class CreatePaymentOperation implements OnModuleInit {
     });
   }
 
-  /** Phase 4: the outcome, the attempt, the outbox event and the stored answer, in one transaction. */
-  private finish(auth: AuthContext, key: ClaimedKey, payment: PaymentRow, result: ChargeResult): Promise<StoredResponse> {
-    const { outcome } = result;
+  /** Phase 4: the outcome, its transition, the outbox event and the stored answer, in one transaction. */
+  private finish(auth: AuthContext, key: ClaimedKey, payment: PaymentRow, outcome: CallOutcome): Promise<StoredResponse> {
     const status: PaymentStatus = outcome.kind === 'unknown' ? 'processing' : outcome.kind;
     return this.idempotency.phase(key, async (m) => {
-      const updated = await this.payments.applyOutcome(m, payment.id, status, {
-        chargeId: outcome.kind === 'unknown' ? null : outcome.chargeId,
+      const { payment: updated, moved } = await this.payments.moveTo(m, payment.id, status, outcome.kind === 'unknown' ? `unknown: ${outcome.reason}` : 'provider answered', {
+        chargeId: outcome.kind === 'unknown' ? null : outcome.id,
         failureCode: outcome.kind === 'failed' ? outcome.failureCode : null,
         failureMessage: outcome.kind === 'failed' ? outcome.failureMessage : null,
+        reconcileAfterMs: this.config.reconcileBaseMs,
       });
-      await this.payments.recordAttempt(m, {
-        merchantId: auth.merchantId,
-        paymentId: payment.id,
-        provider: this.provider.name,
-        operation: 'charge',
-        providerKey: payment.provider_key,
-        result,
-      });
-      if (updated.status === status) {
+      if (moved) {
         await this.outbox.append(m, auth, { paymentId: payment.id, type: `payment.${status}`, data: { status, failure_code: updated.failure_code } });
       }
       return this.idempotency.finish(m, key, paymentCreatedResponse(updated));

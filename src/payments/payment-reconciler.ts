@@ -1,0 +1,82 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { ProblemError } from '../errors/problem.js';
+import { Outbox } from '../events/outbox.js';
+import { type CallOutcome, ProviderGateway } from '../provider/provider-gateway.js';
+import type { PaymentRow } from './payment.js';
+import { PaymentsRepository } from './payments.repository.js';
+
+const BATCH = 50;
+
+/**
+ * Settles `processing` payments by asking the provider how the charge with the payment's key
+ * ended. Safe on many instances (payments are leased with SKIP LOCKED) and when run twice (the
+ * state machine only moves forward). Each payment backs off on its own while the answer is unknown.
+ */
+@Injectable()
+export class PaymentReconciler {
+  private readonly logger = new Logger(PaymentReconciler.name);
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly payments: PaymentsRepository,
+    private readonly gateway: ProviderGateway,
+    private readonly outbox: Outbox,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** One pass over the payments that are due; returns how many it settled. */
+  async runOnce(): Promise<number> {
+    const due = await this.payments.leaseDueForReconcile(BATCH, this.config.providerBudgetMs * 2);
+    let settled = 0;
+    for (const payment of due) {
+      const outcome = await this.ask(payment);
+      if (outcome.kind === 'unknown') {
+        const attempts = payment.reconcile_attempts + 1;
+        await this.payments.scheduleReconcile(payment.id, attempts, this.backoff(attempts));
+        continue;
+      }
+      await this.settle(payment, outcome);
+      settled++;
+    }
+    return settled;
+  }
+
+  private async ask(payment: PaymentRow): Promise<CallOutcome> {
+    const context = { merchantId: payment.merchant_id, paymentId: payment.id, deadline: Date.now() + this.gateway.budgetMs };
+    try {
+      const found = await this.gateway.findCharge(payment.provider_key, context);
+      if (found.kind !== 'not_found') return found;
+      // Never executed: charge now with the same key, so a request still in flight cannot charge twice.
+      return await this.gateway.charge(
+        { providerKey: payment.provider_key, amount: Number(payment.amount), currency: payment.currency, paymentMethod: payment.payment_method, reference: payment.id },
+        { ...context, deadline: Date.now() + this.gateway.budgetMs },
+      );
+    } catch (error) {
+      if (!(error instanceof ProblemError)) throw error;
+      return { kind: 'unknown', reason: error.code };
+    }
+  }
+
+  private settle(payment: PaymentRow, outcome: Exclude<CallOutcome, { kind: 'unknown' }>): Promise<void> {
+    const auth = { merchantId: payment.merchant_id, mode: payment.mode };
+    return this.db.transaction(async (m) => {
+      const { payment: updated, moved } = await this.payments.moveTo(m, payment.id, outcome.kind, 'reconciled with the provider', {
+        chargeId: outcome.id,
+        failureCode: outcome.kind === 'failed' ? outcome.failureCode : null,
+        failureMessage: outcome.kind === 'failed' ? outcome.failureMessage : null,
+      });
+      if (moved) {
+        await this.outbox.append(m, auth, { paymentId: payment.id, type: `payment.${outcome.kind}`, data: { status: outcome.kind, failure_code: updated.failure_code } });
+        this.logger.log(`payment ${payment.id} settled as ${outcome.kind} after ${payment.reconcile_attempts + 1} reconcile attempt(s)`);
+      }
+    });
+  }
+
+  /** Exponential per payment, with full jitter above half the step so retries of many spread out. */
+  private backoff(attempts: number): number {
+    const step = Math.min(this.config.reconcileMaxMs, this.config.reconcileBaseMs * 2 ** attempts);
+    return Math.round(step / 2 + (Math.random() * step) / 2);
+  }
+}

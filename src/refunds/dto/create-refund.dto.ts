@@ -1,0 +1,29 @@
+import { IsIn, IsInt, Max, Min, ValidateIf } from 'class-validator';
+import type { SameKeys } from '../../common/same-keys.js';
+import type { components } from '../../generated/v1.js';
+import { MAX_AMOUNT } from '../../payments/currencies.js';
+import { IsMetadata } from '../../payments/dto/is-metadata.js';
+import { REFUND_REASONS, type RefundReason } from '../refund.js';
+
+type RefundCreateRequest = components['schemas']['RefundCreateRequest'];
+
+// Absent fields are optional, but an explicit null is refused: `"amount": null` must not mean "everything".
+const present = (_: object, value: unknown) => value !== undefined;
+
+export class CreateRefundDto implements RefundCreateRequest {
+  @ValidateIf(present)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_AMOUNT)
+  amount?: number;
+
+  @ValidateIf(present)
+  @IsIn(REFUND_REASONS, { message: `reason must be one of ${REFUND_REASONS.join(', ')}` })
+  reason?: RefundReason;
+
+  @ValidateIf(present)
+  @IsMetadata()
+  metadata?: Record<string, string>;
+}
+
+true satisfies SameKeys<CreateRefundDto, RefundCreateRequest>;
