@@ -106,3 +106,21 @@ describe('the test setup', () => {
     expect(() => assertTestDatabase('postgres://postgres@127.0.0.1:5432/idempay_test')).not.toThrow();
   });
 });
+
+describe('the kill switch from the CLI', () => {
+  it('switches a provider off and on without a restart of the running API', async () => {
+    const merchant = await createMerchant(stack);
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['dist/cli/main.js', 'providers', ...args], { env: { ...process.env, DATABASE_URL: stack.config.databaseUrl } }).then((r) => JSON.parse(r.stdout));
+    try {
+      expect(await cli('disable', 'sandbox', '--reason', 'incident 42')).toEqual({ provider: 'sandbox', enabled: false, reason: 'incident 42' });
+      const refused = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: randomUUID() });
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('provider-disabled');
+      expect(await cli('list')).toEqual([expect.objectContaining({ provider: 'sandbox', enabled: false, reason: 'incident 42' })]);
+    } finally {
+      expect(await cli('enable', 'sandbox')).toEqual({ provider: 'sandbox', enabled: true });
+    }
+    expect((await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: randomUUID() })).status).toBe(201);
+  });
+});

@@ -59,7 +59,7 @@ export async function startStack(overrides: Partial<AppConfig> = {}): Promise<St
 
 /** Empty tables and a fresh, fast sandbox: each test starts from nothing. */
 export async function resetStack(stack: Stack): Promise<void> {
-  await stack.db.query('TRUNCATE events, provider_attempts, payments, idempotency_keys, api_keys, merchants RESTART IDENTITY CASCADE');
+  await stack.db.query('TRUNCATE events, provider_attempts, payment_transitions, refunds, payments, idempotency_keys, api_keys, merchants, provider_settings RESTART IDENTITY CASCADE');
   stack.sandbox.reset();
   stack.sandbox.latencyMs = 0;
 }
