@@ -139,16 +139,18 @@ export class ProviderGateway {
           const started = performance.now();
           // Each attempt gets the attempt timeout, or what is left of the call's budget if less.
           const attemptTimeout = timeout(Math.max(1, Math.min(this.config.providerTimeoutMs, remaining())), TimeoutStrategy.Cooperative);
+          let answer: ProviderAnswer;
           try {
-            const answer = await attemptTimeout.execute(({ signal }) => call(signal));
-            await this.record(operation, providerKey, context, { attempt, waitedMs }, answer.kind, null, null, started);
-            return answer;
+            answer = await attemptTimeout.execute(({ signal }) => call(signal));
           } catch (error) {
-            const transient = error instanceof TransientProviderError ? error : new TransientProviderError('reset', true);
-            mayHaveExecuted ||= transient.mayHaveExecuted;
-            await this.record(operation, providerKey, context, { attempt, waitedMs }, 'transient', transient.httpStatus, transient.message, started);
-            throw transient;
+            // Anything else is a bug, not a provider failure: it is neither retried nor hidden.
+            if (!(error instanceof TransientProviderError)) throw error;
+            mayHaveExecuted ||= error.mayHaveExecuted;
+            await this.record(operation, providerKey, context, { attempt, waitedMs }, 'transient', error.httpStatus, error.message, started);
+            throw error;
           }
+          await this.record(operation, providerKey, context, { attempt, waitedMs }, answer.kind, null, null, started);
+          return answer;
         }),
       );
     } catch (error) {
