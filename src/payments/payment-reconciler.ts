@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { reconcileDelayMs } from '../common/reconcile-backoff.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProblemError } from '../errors/problem.js';
 import { Outbox } from '../events/outbox.js';
@@ -34,7 +35,7 @@ export class PaymentReconciler {
       const outcome = await this.ask(payment);
       if (outcome.kind === 'unknown') {
         const attempts = payment.reconcile_attempts + 1;
-        await this.payments.scheduleReconcile(payment.id, attempts, this.backoff(attempts));
+        await this.payments.scheduleReconcile(payment.id, attempts, reconcileDelayMs(attempts, this.config.reconcileBaseMs, this.config.reconcileMaxMs));
         continue;
       }
       await this.settle(payment, outcome);
@@ -72,11 +73,5 @@ export class PaymentReconciler {
         this.logger.log(`payment ${payment.id} settled as ${outcome.kind} after ${payment.reconcile_attempts + 1} reconcile attempt(s)`);
       }
     });
-  }
-
-  /** Exponential per payment, with full jitter above half the step so retries of many spread out. */
-  private backoff(attempts: number): number {
-    const step = Math.min(this.config.reconcileMaxMs, this.config.reconcileBaseMs * 2 ** attempts);
-    return Math.round(step / 2 + (Math.random() * step) / 2);
   }
 }

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { reconcileDelayMs } from '../common/reconcile-backoff.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProblemError } from '../errors/problem.js';
 import { type CallContext, type CallOutcome, ProviderGateway } from '../provider/provider-gateway.js';
-import { reconcileDelayMs } from './refund.js';
+import {} from './refund.js';
 import { RefundOutcomes } from './refund-outcomes.js';
 import { type DueRefund, RefundsRepository } from './refunds.repository.js';
 

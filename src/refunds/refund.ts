@@ -60,12 +60,3 @@ export function refundCreatedResponse(row: RefundRow): StoredResponse {
     location: `/v1/payments/${row.payment_id}/refunds/${row.id}`,
   });
 }
-
-/**
- * When a `processing` refund is next asked about: base · 2^attempts, capped, with equal jitter so
- * refunds that went unknown together do not all ask again together.
- */
-export function reconcileDelayMs(attempts: number, baseMs: number, maxMs: number): number {
-  const delay = Math.min(maxMs, baseMs * 2 ** attempts);
-  return Math.round(delay / 2 + (Math.random() * delay) / 2);
-}

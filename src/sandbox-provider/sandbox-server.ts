@@ -40,8 +40,6 @@ export type { ChargeRecord } from './ledger.js';
 export interface SandboxOptions {
   /** Knobs at start; the rest default to no faults. */
   faults?: Partial<SandboxFaults>;
-  /** The same as `faults.latencyMs`, which wins when both are given. */
-  latencyMs?: number;
   logger?: boolean;
 }
 
@@ -129,7 +127,7 @@ type Lookup = { Querystring: { idempotency_key?: unknown } };
 
 export function buildSandbox(options: SandboxOptions = {}): { app: FastifyInstance; state: SandboxState } {
   const app = Fastify({ logger: options.logger ?? false });
-  const state = new SandboxState({ latencyMs: options.latencyMs, ...options.faults });
+  const state = new SandboxState({ ...options.faults });
   const connections = new Connections(app.server);
   app.addHook('preClose', (done) => {
     connections.cutLingering();

@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { newId } from '../../common/ids.js';
+import { reconcileDelayMs } from '../../common/reconcile-backoff.js';
 import { AppConfig } from '../../config/app-config.js';
 import { ProblemError } from '../../errors/problem.js';
 import { CrashPoints } from '../../faults/crash-points.js';
@@ -12,7 +13,7 @@ import type { StoredResponse } from '../../idempotency/stored-response.js';
 import { validateDto } from '../../http/validate-dto.js';
 import { type CallOutcome, ProviderGateway } from '../../provider/provider-gateway.js';
 import { CreateRefundDto } from '../dto/create-refund.dto.js';
-import { reconcileDelayMs, refundCreatedResponse, refundKeyOf, type RefundRow } from '../refund.js';
+import {refundCreatedResponse, refundKeyOf, type RefundRow} from '../refund.js';
 import { RefundOutcomes } from '../refund-outcomes.js';
 import { type RefundablePayment, RefundsRepository } from '../refunds.repository.js';
 
