@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context.js';
 import { ProblemError } from '../errors/problem.js';
 import type { components } from '../generated/v1.js';
+import { DEFAULT_PAGE_LIMIT, toPage } from '../http/page-query.js';
 import type { ListPaymentsQuery } from './dto/list-payments.query.js';
 import { type PaymentRow, toPaymentResource } from './payment.js';
 import { PaymentsRepository } from './payments.repository.js';
@@ -22,13 +23,8 @@ export class PaymentsService {
   }
 
   async list(auth: AuthContext, query: ListPaymentsQuery): Promise<PaymentList> {
-    const limit = query.limit ?? 10;
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
     const rows = await this.payments.list(auth, limit, query.starting_after);
-    return {
-      object: 'list',
-      url: '/v1/payments',
-      data: rows.slice(0, limit).map(toPaymentResource),
-      has_more: rows.length > limit,
-    };
+    return toPage(rows, limit, '/v1/payments', toPaymentResource);
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context.js';
 import { ProblemError } from '../errors/problem.js';
 import type { components } from '../generated/v1.js';
+import { DEFAULT_PAGE_LIMIT, toPage } from '../http/page-query.js';
 import type { ListRefundsQuery } from './dto/list-refunds.query.js';
 import { type RefundResource, toRefundResource } from './refund.js';
 import { RefundsRepository } from './refunds.repository.js';
@@ -22,13 +23,8 @@ export class RefundsService {
   async list(auth: AuthContext, paymentId: string, query: ListRefundsQuery): Promise<RefundList> {
     // Another merchant's payment, or one of the other mode, is as unknown as a missing one.
     if (!(await this.refunds.findPayment(auth, paymentId))) throw new ProblemError('resource-not-found', `No payment ${paymentId}.`);
-    const limit = query.limit ?? 10;
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
     const rows = await this.refunds.list(auth, paymentId, limit, query.starting_after);
-    return {
-      object: 'list',
-      url: `/v1/payments/${paymentId}/refunds`,
-      data: rows.slice(0, limit).map(toRefundResource),
-      has_more: rows.length > limit,
-    };
+    return toPage(rows, limit, `/v1/payments/${paymentId}/refunds`, toRefundResource);
   }
 }

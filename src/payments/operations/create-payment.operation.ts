@@ -9,6 +9,7 @@ import { IdempotencyService, KeyReusedError } from '../../idempotency/idempotenc
 import { IdempotentOperations } from '../../idempotency/idempotent-operations.js';
 import type { StoredResponse } from '../../idempotency/stored-response.js';
 import { validateDto } from '../../http/validate-dto.js';
+import { reconcileDelayMs } from '../../common/reconcile-backoff.js';
 import { AppConfig } from '../../config/app-config.js';
 import { type CallOutcome, ProviderGateway } from '../../provider/provider-gateway.js';
 import { CreatePaymentDto } from '../dto/create-payment.dto.js';
@@ -103,7 +104,7 @@ export class CreatePaymentOperation implements OnModuleInit {
         chargeId: outcome.kind === 'unknown' ? null : outcome.id,
         failureCode: outcome.kind === 'failed' ? outcome.failureCode : null,
         failureMessage: outcome.kind === 'failed' ? outcome.failureMessage : null,
-        reconcileAfterMs: this.config.reconcileBaseMs,
+        reconcileAfterMs: reconcileDelayMs(0, this.config.reconcileBaseMs, this.config.reconcileMaxMs),
       });
       if (moved) {
         await this.outbox.append(m, auth, { paymentId: payment.id, type: `payment.${status}`, data: { status, failure_code: updated.failure_code } });
