@@ -6,6 +6,7 @@ import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './errors/problem.js';
 import { v1DeprecationHeaders } from './http/deprecation.js';
+import { registerJsonBodyParser } from './http/json-body-parser.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { newTraceId, traceIdOf } from './http/trace-id.js';
 
@@ -49,6 +50,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: a text/plain body is a 415, not a string that reaches validation.
   fastify.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(fastify);
   // Answers still in flight when shutdown starts close their connection, so the server can finish
   // closing as soon as they are sent instead of waiting on the clients' keep-alive sockets; a new
   // request on such a connection is told to go elsewhere.

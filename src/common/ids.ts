@@ -18,3 +18,8 @@ export function newId(prefix: string, now = Date.now()): string {
   for (let i = 0; i < 16; i++) random += CROCKFORD[bytes[i] % 32];
   return `${prefix}_${time}${random}`;
 }
+
+/** Whether `value` could be an id made by newId(prefix); anything else names nothing, so no query is needed. */
+export function isIdOf(prefix: string, value: string): boolean {
+  return value.length === prefix.length + 27 && value.startsWith(`${prefix}_`) && /^[0-9A-Z]{26}$/.test(value.slice(prefix.length + 1));
+}

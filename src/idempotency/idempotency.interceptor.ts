@@ -3,6 +3,8 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { from, lastValueFrom, map, type Observable, of } from 'rxjs';
 import { CrashPoints } from '../faults/crash-points.js';
+import { ProblemError } from '../errors/problem.js';
+import { inputProblems } from '../http/input-guard.js';
 import { validateDto } from '../http/validate-dto.js';
 import type { IdempotentRequest } from './claimed-key.js';
 import { IDEMPOTENT, type IdempotentOptions } from './idempotent-options.js';
@@ -30,6 +32,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
     const key = parseIdempotencyKey(request.headers['idempotency-key']);
     const dto = validateDto(options.body, request.body);
+    // Refused before the claim, which stores the path parameters: no resource has such an id.
+    if (inputProblems(request.params).length > 0) throw new ProblemError('resource-not-found', 'No resource has this id.');
     const idempotentRequest: IdempotentRequest = {
       method: request.method,
       route: `${request.method} ${request.routeOptions.url}`,

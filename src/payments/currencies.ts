@@ -6,8 +6,12 @@ export const CURRENCY_EXPONENTS: Readonly<Record<string, number>> = {
   bhd: 3, jod: 3, kwd: 3, omr: 3, tnd: 3,
 };
 
+/**
+ * ASCII letters are checked before any case folding: Unicode case mapping turns some other letters
+ * into ASCII ones (the Kelvin sign U+212A lower-cases to "k"), which would make "\u212Awd" KWD.
+ */
 export function isSupportedCurrency(code: unknown): code is string {
-  return typeof code === 'string' && Object.hasOwn(CURRENCY_EXPONENTS, code.toLowerCase());
+  return typeof code === 'string' && /^[A-Za-z]{3}$/.test(code) && Object.hasOwn(CURRENCY_EXPONENTS, code.toLowerCase());
 }
 
 /** The largest amount accepted, in minor units, whatever the currency (as card networks cap it). */

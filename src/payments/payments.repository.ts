@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
+import { isIdOf } from '../common/ids.js';
 import type { PaymentRow, PaymentStatus } from './payment.js';
 import { canMove } from './payment-state.js';
 
@@ -43,6 +44,8 @@ export class PaymentsRepository {
   }
 
   async findById(auth: AuthContext, id: string, m: EntityManager = this.db.manager, lock = false): Promise<PaymentRow | undefined> {
+    // Any string can arrive from a URL, NUL bytes included, which Postgres refuses as a parameter.
+    if (!isIdOf('pay', id)) return undefined;
     const rows: PaymentRow[] = await m.query(
       `SELECT * FROM payments WHERE merchant_id = $1 AND mode = $2 AND id = $3 ${lock ? 'FOR UPDATE' : ''}`,
       [auth.merchantId, auth.mode, id],

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
+import { isIdOf } from '../common/ids.js';
 import type { PaymentStatus } from '../payments/payment.js';
 import type { RefundReason, RefundRow, RefundStatus } from './refund.js';
 
@@ -38,6 +39,8 @@ export class RefundsRepository {
   constructor(private readonly db: DataSource) {}
 
   async findPayment(auth: AuthContext, paymentId: string, m: EntityManager = this.db.manager, lock = false): Promise<RefundablePayment | undefined> {
+    // Any string can arrive from a URL, NUL bytes included, which Postgres refuses as a parameter.
+    if (!isIdOf('pay', paymentId)) return undefined;
     const rows: RefundablePayment[] = await m.query(
       `SELECT id, amount, amount_refunded, currency, status, provider_charge_id
          FROM payments WHERE merchant_id = $1 AND mode = $2 AND id = $3 ${lock ? 'FOR UPDATE' : ''}`,
@@ -78,6 +81,7 @@ export class RefundsRepository {
   }
 
   async findById(auth: AuthContext, paymentId: string, refundId: string): Promise<RefundRow | undefined> {
+    if (!isIdOf('pay', paymentId) || !isIdOf('re', refundId)) return undefined;
     const rows: RefundRow[] = await this.db.query(
       `SELECT * FROM refunds WHERE merchant_id = $1 AND mode = $2 AND payment_id = $3 AND id = $4`,
       [auth.merchantId, auth.mode, paymentId, refundId],

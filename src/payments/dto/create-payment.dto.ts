@@ -1,8 +1,9 @@
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateBy } from 'class-validator';
+import { IsInt, IsString, Matches, Max, MaxLength, Min, ValidateBy, ValidateIf } from 'class-validator';
 import type { SameKeys } from '../../common/same-keys.js';
 import type { components } from '../../generated/v1.js';
 import { isSupportedCurrency, MAX_AMOUNT } from '../currencies.js';
 import { IsMetadata } from './is-metadata.js';
+import { present } from './present.js';
 
 type PaymentCreateRequest = components['schemas']['PaymentCreateRequest'];
 
@@ -23,12 +24,12 @@ export class CreatePaymentDto implements PaymentCreateRequest {
   @Matches(/^pm_[A-Za-z0-9_]{1,100}$/, { message: 'payment_method must be a payment method token such as pm_card_visa' })
   payment_method: string;
 
-  @IsOptional()
+  @ValidateIf(present)
   @IsString()
   @MaxLength(1000)
   description?: string;
 
-  @IsOptional()
+  @ValidateIf(present)
   @IsMetadata()
   metadata?: Record<string, string>;
 }

@@ -1,7 +1,8 @@
-import { IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { IsString, MaxLength, ValidateIf } from 'class-validator';
 import type { SameKeys } from '../../common/same-keys.js';
 import type { components } from '../../generated/v1.js';
 import { IsMetadata } from './is-metadata.js';
+import { present } from './present.js';
 
 type PaymentUpdateRequest = components['schemas']['PaymentUpdateRequest'];
 
@@ -12,7 +13,7 @@ export class UpdatePaymentDto implements PaymentUpdateRequest {
   @MaxLength(1000)
   description?: string;
 
-  @IsOptional()
+  @ValidateIf(present)
   @IsMetadata({ allowEmptyValues: true })
   metadata?: Record<string, string>;
 }

@@ -3,12 +3,10 @@ import type { SameKeys } from '../../common/same-keys.js';
 import type { components } from '../../generated/v1.js';
 import { MAX_AMOUNT } from '../../payments/currencies.js';
 import { IsMetadata } from '../../payments/dto/is-metadata.js';
+import { present } from '../../payments/dto/present.js';
 import { REFUND_REASONS, type RefundReason } from '../refund.js';
 
 type RefundCreateRequest = components['schemas']['RefundCreateRequest'];
-
-// Absent fields are optional, but an explicit null is refused: `"amount": null` must not mean "everything".
-const present = (_: object, value: unknown) => value !== undefined;
 
 export class CreateRefundDto implements RefundCreateRequest {
   @ValidateIf(present)
