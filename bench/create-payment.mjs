@@ -96,11 +96,11 @@ async function startSandbox() {
   return { ...sandbox, url: `http://127.0.0.1:${port}` };
 }
 
-async function startApi(providerUrl) {
+async function startApi(sandboxUrl) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, 'dist/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL, PROVIDER_URL: providerUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' },
+    env: { ...process.env, DATABASE_URL, SANDBOX_URL: sandboxUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

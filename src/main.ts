@@ -1,6 +1,7 @@
 /**
- * `npm start`: the API, on the Postgres in DATABASE_URL or else an embedded one, with the sandbox
- * provider unless PROVIDER_URL names a provider. SIGTERM/SIGINT drain in-flight requests, exit 0.
+ * `npm start`: the API, on the Postgres in DATABASE_URL or else an embedded one. Test mode charges
+ * through the sandbox (SANDBOX_URL, else one started here); live mode only through PROVIDER_URL.
+ * SIGTERM/SIGINT drain in-flight requests, exit 0.
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
@@ -28,16 +29,17 @@ if (!databaseUrl) {
 }
 await runMigrations(databaseUrl);
 
-let providerUrl = config.providerUrl;
-if (!providerUrl) {
+let sandboxUrl = config.sandboxUrl;
+if (!sandboxUrl) {
   const sandbox = buildSandbox({ faults: faultsFromEnv(process.env) });
   await sandbox.app.listen({ port: config.sandboxPort, host: '127.0.0.1' });
   cleanups.unshift(() => sandbox.app.close());
-  providerUrl = `http://127.0.0.1:${config.sandboxPort}`;
-  say(`sandbox provider on ${providerUrl}`);
+  sandboxUrl = `http://127.0.0.1:${config.sandboxPort}`;
+  say(`sandbox provider (test mode) on ${sandboxUrl}`);
 }
+say(config.providerUrl ? `live mode charges through ${config.providerName} at ${config.providerUrl}` : 'live mode is off: no PROVIDER_URL');
 
-const app = await createApp(new AppConfig({ ...config, databaseUrl, providerUrl }));
+const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl }));
 await app.listen({ port: config.port, host: config.host });
 const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 say(`idempay listening on ${base}`);

@@ -13,8 +13,12 @@ export class AppConfig {
   readonly databasePoolSize: number;
   readonly embeddedPgDir: string;
   readonly embeddedPgPort: number;
-  /** Unset: the sandbox provider is started in-process on `sandboxPort`. */
+  /** Test mode's provider. Unset: the sandbox provider is started in-process on `sandboxPort`. */
+  readonly sandboxUrl: string | undefined;
+  /** Live mode's provider, and nothing else's. Unset: live payments and refunds are refused. */
   readonly providerUrl: string | undefined;
+  /** The live provider's name, for the kill switch and the attempt records. */
+  readonly providerName: string;
   /** The whole create/refund request must answer inside this; the provider's budget ends before it. */
   readonly requestBudgetMs: number;
   /** All attempts of one provider call, backoff included, end inside this. */
@@ -31,6 +35,8 @@ export class AppConfig {
   readonly breakerHalfOpenAfterMs: number;
   readonly bulkheadLimit: number;
   readonly bulkheadQueue: number;
+  /** The most of one bulkhead (in flight and queued) a single merchant may hold. */
+  readonly bulkheadMerchantShare: number;
   readonly reconcileBaseMs: number;
   readonly reconcileMaxMs: number;
   /** pg-boss and the reconciler job; the tests run the reconciler themselves. */
@@ -67,11 +73,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return value;
 }
 
-function ratio(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+function ratio(env: NodeJS.ProcessEnv, name: string, fallback: number, { upToOne = false } = {}): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value >= 1) throw new ConfigError(`${name} must be a number between 0 and 1 (exclusive), got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 0 || value > 1 || (value === 1 && !upToOne)) {
+    throw new ConfigError(`${name} must be a number above 0 and ${upToOne ? 'at most' : 'below'} 1, got "${raw}"`);
+  }
   return value;
 }
 
@@ -106,6 +114,14 @@ function date(env: NodeJS.ProcessEnv, name: string): Date | undefined {
   return value;
 }
 
+/** A short identifier (a provider's name in the kill switch and the attempt records). */
+function name(env: NodeJS.ProcessEnv, key: string, fallback: string): string {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[a-z][a-z0-9_-]{0,39}$/.test(raw)) throw new ConfigError(`${key} must be 1 to 40 lowercase letters, digits, "-" or "_", starting with a letter`);
+  return raw;
+}
+
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -129,7 +145,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
     embeddedPgDir: env.EMBEDDED_PG_DIR || '.data/postgres',
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    sandboxUrl: url(env, 'SANDBOX_URL', ['http:', 'https:']),
     providerUrl: url(env, 'PROVIDER_URL', ['http:', 'https:']),
+    providerName: name(env, 'PROVIDER_NAME', 'provider'),
     requestBudgetMs: int(env, 'REQUEST_BUDGET_MS', 10_000, 100, 600_000),
     providerBudgetMs: int(env, 'PROVIDER_BUDGET_MS', 8_000, 50, 600_000),
     providerTimeoutMs: int(env, 'PROVIDER_TIMEOUT_MS', 3_000, 10, 120_000),
@@ -143,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     breakerHalfOpenAfterMs: int(env, 'BREAKER_HALF_OPEN_AFTER_MS', 5_000, 10, 600_000),
     bulkheadLimit: int(env, 'BULKHEAD_LIMIT', 20, 1, 10_000),
     bulkheadQueue: int(env, 'BULKHEAD_QUEUE', 20, 0, 100_000),
+    bulkheadMerchantShare: ratio(env, 'BULKHEAD_MERCHANT_SHARE', 0.5, { upToOne: true }),
     reconcileBaseMs: int(env, 'RECONCILE_BASE_MS', 2_000, 10, 3_600_000),
     reconcileMaxMs: int(env, 'RECONCILE_MAX_MS', 300_000, 10, 86_400_000),
     jobsEnabled: bool(env, 'JOBS_ENABLED', true),

@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   'provider-unavailable': { status: 503, title: 'The payment provider is unavailable' },
   'provider-overloaded': { status: 503, title: 'Too many calls to the payment provider are in flight' },
   'provider-disabled': { status: 503, title: 'The payment provider is switched off' },
+  'live-mode-not-configured': { status: 503, title: 'Live mode has no payment provider configured' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -19,6 +19,14 @@ export class ProblemError extends Error {
   }
 }
 
+/**
+ * An answer that tells the client nothing was done: nothing is stored and nothing was charged. Raised
+ * after an Idempotency-Key was claimed, it obliges the code that raised it to leave nothing behind
+ * (the claim and every row the request wrote go in one transaction), so no background task can later
+ * carry out what the client was told did not happen, and a retry with the same key starts afresh.
+ */
+export class Refusal extends ProblemError {}
+
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 export function problemBody(code: ErrorCode, detail: string, traceId: string, instance?: string, errors?: FieldError[]): Problem {

@@ -8,8 +8,12 @@ import { IdempotentOperations } from './idempotent-operations.js';
 const BATCH = 50;
 
 /**
- * Finishes keys whose request stopped half-way (the process died, or the client never retried after
- * a server error), so money that may have moved always reaches a recorded outcome.
+ * Deals with keys whose request stopped half-way (the process died, or the client never retried
+ * after a server error) and whose lease went stale. A key still at `started` is released: nothing
+ * left the database for it, and its client may have been told nothing was done. A later key's
+ * provider call may have been made: its operation asks the provider by key and finishes it with the
+ * outcome, or releases it when the call never executed. Money that moved always reaches a recorded
+ * outcome, and nothing the client did not see happen is carried out for it.
  */
 @Injectable()
 export class Completer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,8 +36,9 @@ export class Completer implements OnApplicationBootstrap, OnApplicationShutdown 
     return this.task.stop();
   }
 
-  /** One pass; returns how many keys it finished. */
-  async runOnce(): Promise<number> {
+  /** One pass: how many keys it released and how many it finished. */
+  async runOnce(): Promise<{ released: number; finished: number }> {
+    let released = await this.idempotency.releaseStaleStarted(BATCH);
     let finished = 0;
     for (const key of await this.idempotency.leaseStale(BATCH)) {
       const operation = this.operations.get(key.request.route);
@@ -43,12 +48,12 @@ export class Completer implements OnApplicationBootstrap, OnApplicationShutdown 
         continue;
       }
       try {
-        await this.idempotency.execute(key, traceId, () => operation(key));
-        finished++;
+        if (await this.idempotency.execute(key, traceId, () => operation(key))) finished++;
+        else released++;
       } catch (error) {
         this.logger.warn(`key ${key.id} not finished yet (trace ${traceId}): ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    return finished;
+    return { released, finished };
   }
 }

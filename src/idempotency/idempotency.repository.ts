@@ -101,21 +101,45 @@ export class IdempotencyRepository {
     );
   }
 
+  async delete(m: EntityManager, id: string): Promise<void> {
+    await m.query(`DELETE FROM idempotency_keys WHERE id = $1`, [id]);
+  }
+
   /** Gives the lease up but keeps the recovery point and the time, so a retry or the completer resumes. */
   async release(id: string, owner: string): Promise<void> {
     await this.db.query(`UPDATE idempotency_keys SET locked_by = NULL WHERE id = $1 AND locked_by = $2`, [id, owner]);
   }
 
   /**
-   * Leases up to `limit` unfinished keys that nobody has touched for a whole lease (their owner died
-   * or gave up). SKIP LOCKED lets any number of completers on any number of instances share the work.
+   * Deletes up to `limit` keys still at `started` that nobody has touched for a whole lease: nothing
+   * left the database for them, so they are released, never carried out. Returns how many.
+   */
+  async deleteStaleStarted(leaseMs: number, limit: number): Promise<number> {
+    const rows: { deleted: number }[] = await this.db.query(
+      `WITH deleted AS (
+         DELETE FROM idempotency_keys
+          WHERE id IN (SELECT id FROM idempotency_keys
+                        WHERE recovery_point = 'started'
+                          AND locked_at < now() - make_interval(secs => $1::double precision / 1000)
+                        ORDER BY locked_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+          RETURNING 1)
+       SELECT count(*)::int AS deleted FROM deleted`,
+      [leaseMs, limit],
+    );
+    return rows[0].deleted;
+  }
+
+  /**
+   * Leases up to `limit` keys past `started` and unfinished that nobody has touched for a whole
+   * lease (their owner died or gave up): their provider call may have been made. SKIP LOCKED lets
+   * any number of completers on any number of instances share the work.
    */
   async leaseStale(leaseMs: number, limit: number, owner: string): Promise<IdempotencyKeyRow[]> {
     return this.db.query(
       `WITH leased AS (
          UPDATE idempotency_keys SET locked_at = now(), locked_by = $3
           WHERE id IN (SELECT id FROM idempotency_keys
-                        WHERE recovery_point <> 'finished'
+                        WHERE recovery_point NOT IN ('started', 'finished')
                           AND locked_at < now() - make_interval(secs => $1::double precision / 1000)
                         ORDER BY locked_at LIMIT $2 FOR UPDATE SKIP LOCKED)
           RETURNING ${COLUMNS}, true AS lease_fresh)

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
 import { AppConfig } from '../config/app-config.js';
-import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from '../errors/problem.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody, Refusal } from '../errors/problem.js';
 import { ClaimedKey, FINISHED, type IdempotentRequest } from './claimed-key.js';
 import { differingFields, fingerprint } from './fingerprint.js';
 import { IdempotencyRepository, type IdempotencyKeyRow } from './idempotency.repository.js';
@@ -114,23 +114,54 @@ export class IdempotencyService {
   }
 
   /**
-   * Runs an operation on a claimed key. A client error it raises after it started executing is the
-   * request's answer and is stored like a success; any other failure gives the lease back and keeps
-   * the recovery point, so the client's retry (or the completer) resumes where it stopped.
+   * Removes the claim, and in the same transaction what `undo` removes, while this process still
+   * holds the lease: what the client is told was not done then leaves nothing a background task
+   * could carry out, and a retry with the key starts afresh. A no-op once the key is gone or lost.
    */
-  async execute(key: ClaimedKey, traceId: string, run: () => Promise<StoredResponse>): Promise<StoredResponse> {
+  async abandon(key: ClaimedKey, undo?: (m: EntityManager) => Promise<void>): Promise<void> {
+    await this.db.transaction(async (m) => {
+      if (!(await this.keys.lockOwned(m, key.id, key.owner))) return;
+      await undo?.(m);
+      await this.keys.delete(m, key.id);
+    });
+  }
+
+  /**
+   * Runs an operation on a claimed key. A Refusal (nothing was done) removes the claim. Another
+   * client error raised after the operation started is the request's answer and is stored like a
+   * success. Any other failure gives the lease back and keeps the recovery point: a key still at
+   * `started` is then released by the completer, a later one resumed once the provider was asked.
+   */
+  async execute<T>(key: ClaimedKey, traceId: string, run: () => Promise<T>): Promise<T | StoredResponse> {
     try {
       return await run();
     } catch (error) {
+      if (error instanceof Refusal) {
+        // If even this cannot be written (the database went away), the key stays at a point the completer releases.
+        await this.abandon(key).catch((e: unknown) => this.logger.error(`could not remove the claim of refused key ${key.id}: ${String(e)}`));
+        throw error;
+      }
       if (error instanceof ProblemError && !(error instanceof LeaseLostError) && error.status < 500) {
         const response = storedProblem(error, traceId, key.request.path);
-        return this.phase(key, (m) => this.finish(m, key, response));
+        try {
+          return await this.phase(key, (m) => this.finish(m, key, response));
+        } catch (storeError) {
+          await this.release(key);
+          throw storeError;
+        }
       }
-      if (!(error instanceof LeaseLostError)) {
-        await this.keys.release(key.id, key.owner).catch((e: unknown) => this.logger.error(`could not release key ${key.id}: ${String(e)}`));
-      }
+      if (!(error instanceof LeaseLostError)) await this.release(key);
       throw error;
     }
+  }
+
+  private release(key: ClaimedKey): Promise<void> {
+    return this.keys.release(key.id, key.owner).catch((e: unknown) => this.logger.error(`could not release key ${key.id}: ${String(e)}`));
+  }
+
+  /** Deletes keys stranded at `started` (see IdempotencyRepository.deleteStaleStarted); returns how many. */
+  releaseStaleStarted(limit: number): Promise<number> {
+    return this.keys.deleteStaleStarted(this.config.idempotencyLeaseMs, limit);
   }
 
   leaseStale(limit: number): Promise<ClaimedKey[]> {

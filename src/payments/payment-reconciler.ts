@@ -45,7 +45,7 @@ export class PaymentReconciler {
   }
 
   private async ask(payment: PaymentRow): Promise<CallOutcome> {
-    const context = { merchantId: payment.merchant_id, paymentId: payment.id, deadline: Date.now() + this.gateway.budgetMs };
+    const context = { mode: payment.mode, merchantId: payment.merchant_id, paymentId: payment.id, deadline: Date.now() + this.gateway.budgetMs };
     try {
       const found = await this.gateway.findCharge(payment.provider_key, context);
       if (found.kind !== 'not_found') return found;

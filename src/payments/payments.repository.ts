@@ -35,6 +35,20 @@ export class PaymentsRepository {
     return rows[0];
   }
 
+  /**
+   * Removes a payment the provider never charged, and the events an update of it appended (nothing
+   * may be announced of it), in the caller's transaction. Only a `pending` payment can go: anything
+   * later was acknowledged to someone. Its provider_attempts stay: they record calls that were made.
+   */
+  async deleteUncharged(m: EntityManager, paymentId: string): Promise<void> {
+    await m.query(`DELETE FROM events WHERE payment_id = $1`, [paymentId]);
+    const deleted: unknown[] = await m.query(
+      `WITH deleted AS (DELETE FROM payments WHERE id = $1 AND status = 'pending' RETURNING id) SELECT id FROM deleted`,
+      [paymentId],
+    );
+    if (deleted.length !== 1) throw new Error(`payment ${paymentId} is no longer pending and cannot be removed`);
+  }
+
   async findByOperationId(m: EntityManager, auth: AuthContext, operationId: string): Promise<PaymentRow | undefined> {
     const rows: PaymentRow[] = await m.query(
       `SELECT * FROM payments WHERE merchant_id = $1 AND mode = $2 AND operation_id = $3`,

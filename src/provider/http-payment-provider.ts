@@ -1,7 +1,15 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { AppConfig } from '../config/app-config.js';
-import { type ChargeRequest, PaymentProvider, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
+import type { Mode } from '../auth/auth-context.js';
+import {
+  type ChargeRequest,
+  PaymentProvider,
+  PaymentProviders,
+  type ProviderAnswer,
+  type RefundRequest,
+  TransientProviderError,
+} from './payment-provider.js';
 
 interface ProviderBody {
   id?: string;
@@ -14,13 +22,14 @@ interface ProviderBody {
 /** Error codes of undici that mean the request never left: nothing can have executed. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** The provider over HTTP (the sandbox in test mode): one attempt per call, bounded by its signal. */
-@Injectable()
-export class HttpPaymentProvider extends PaymentProvider implements OnApplicationShutdown {
-  readonly name = 'sandbox';
+/** A provider over HTTP: one attempt per call, bounded by its signal. */
+class HttpPaymentProvider extends PaymentProvider {
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 128 });
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    readonly name: string,
+    private readonly baseUrl: string,
+  ) {
     super();
   }
 
@@ -50,17 +59,16 @@ export class HttpPaymentProvider extends PaymentProvider implements OnApplicatio
     return this.send('GET', `/v1/refunds?idempotency_key=${encodeURIComponent(providerKey)}`, signal);
   }
 
-  onApplicationShutdown(): Promise<void> {
+  close(): Promise<void> {
     return this.agent.close();
   }
 
   private async send(method: 'GET' | 'POST', path: string, signal: AbortSignal, providerKey?: string, body?: unknown): Promise<ProviderAnswer> {
-    if (!this.config.providerUrl) throw new Error('PROVIDER_URL is not set and no sandbox provider was started');
     let status: number;
     let text: string;
     let retryAfter: string | string[] | undefined;
     try {
-      const response = await request(new URL(path, this.config.providerUrl), {
+      const response = await request(new URL(path, this.baseUrl), {
         method,
         dispatcher: this.agent,
         headers: { 'content-type': 'application/json', ...(providerKey ? { 'idempotency-key': providerKey } : {}) },
@@ -77,6 +85,30 @@ export class HttpPaymentProvider extends PaymentProvider implements OnApplicatio
       throw new TransientProviderError('reset', true);
     }
     return answerOf(method, status, text, retryAfter);
+  }
+}
+
+/** Test mode on the sandbox at SANDBOX_URL; live mode on PROVIDER_URL only, which must not be the sandbox. */
+@Injectable()
+export class HttpPaymentProviders extends PaymentProviders implements OnApplicationShutdown {
+  private readonly byMode = new Map<Mode, HttpPaymentProvider>();
+
+  constructor(config: AppConfig) {
+    super();
+    if (!config.sandboxUrl) throw new Error('SANDBOX_URL is not set and no sandbox provider was started');
+    if (config.providerUrl && new URL(config.providerUrl).href === new URL(config.sandboxUrl).href) {
+      throw new Error('PROVIDER_URL is the sandbox: live payments must never be charged through the sandbox');
+    }
+    this.byMode.set('test', new HttpPaymentProvider('sandbox', config.sandboxUrl));
+    if (config.providerUrl) this.byMode.set('live', new HttpPaymentProvider(config.providerName, config.providerUrl));
+  }
+
+  forMode(mode: Mode): PaymentProvider | undefined {
+    return this.byMode.get(mode);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.byMode.values()].map((provider) => provider.close()));
   }
 }
 

@@ -1,3 +1,5 @@
+import type { Mode } from '../auth/auth-context.js';
+
 export interface ChargeRequest {
   /** Derived from our payment id, never the client's Idempotency-Key: the provider dedupes on it. */
   providerKey: string;
@@ -44,7 +46,7 @@ export class TransientProviderError extends Error {
 
 /**
  * The port to a payment provider: one attempt per call, bounded by `signal`. Retries, the breaker,
- * the bulkhead and the kill switch live in ProviderGateway, above it. The DI token is this class.
+ * the bulkhead and the kill switch live in ProviderGateway, above it.
  */
 export abstract class PaymentProvider {
   abstract readonly name: string;
@@ -53,4 +55,13 @@ export abstract class PaymentProvider {
   /** How an earlier charge with this key ended, or not_found if it never executed. */
   abstract findCharge(providerKey: string, signal: AbortSignal): Promise<ProviderAnswer>;
   abstract findRefund(providerKey: string, signal: AbortSignal): Promise<ProviderAnswer>;
+}
+
+/**
+ * The providers each mode charges through; the DI token is this class. Test mode always has the
+ * sandbox; live mode has only the provider configured for it, never the sandbox, and none when
+ * nothing is configured.
+ */
+export abstract class PaymentProviders {
+  abstract forMode(mode: Mode): PaymentProvider | undefined;
 }

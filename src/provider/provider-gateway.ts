@@ -1,24 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import {
-  BrokenCircuitError,
-  BulkheadRejectedError,
-  bulkhead,
-  type BulkheadPolicy,
-  CircuitBreakerPolicy,
-  CircuitState,
-  circuitBreaker,
-  DelegateBackoff,
-  handleWhen,
-  retry,
-  TimeoutStrategy,
-  timeout,
-  wrap,
-} from 'cockatiel';
+import { BrokenCircuitError, BulkheadRejectedError, DelegateBackoff, handleWhen, retry, TimeoutStrategy, timeout, wrap } from 'cockatiel';
+import type { AuthContext, Mode } from '../auth/auth-context.js';
 import { AppConfig } from '../config/app-config.js';
-import { ProblemError } from '../errors/problem.js';
-import { EitherBreaker } from './either-breaker.js';
-import { type ChargeRequest, PaymentProvider, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
+import { Refusal } from '../errors/problem.js';
+import { type ChargeRequest, PaymentProviders, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
 import { ProviderAttemptsRepository } from './provider-attempts.repository.js';
+import { ProviderLane } from './provider-lane.js';
 import { providerAttemptsTotal } from './provider-metrics.js';
 import { ProviderSettingsRepository } from './provider-settings.repository.js';
 
@@ -29,6 +16,7 @@ export type CallOutcome =
   | { kind: 'unknown'; reason: string };
 
 export interface CallContext {
+  mode: Mode;
   merchantId: string;
   paymentId: string;
   refundId?: string;
@@ -36,83 +24,128 @@ export interface CallContext {
   deadline: number;
 }
 
+/** A slot in a lane's bulkhead, held by one new charge or refund from before it is stored until its call ends. */
+export interface ProviderSlot {
+  /** Throws a Refusal when the provider was certainly not reached (no connection, 429s, breaker). */
+  charge(request: ChargeRequest, context: CallContext): Promise<CallOutcome>;
+  refund(request: RefundRequest, context: CallContext): Promise<CallOutcome>;
+}
+
 type Operation = 'charge' | 'refund' | 'find_charge' | 'find_refund';
+type Answer = ProviderAnswer | { kind: 'unknown'; reason: string };
 
 /**
- * Every call to the provider goes through here: the kill switch, a bulkhead (bounded calls in flight
- * and a bounded queue), a circuit breaker, and at most PROVIDER_MAX_RETRIES retries of transient
- * failures with full-jitter backoff, Retry-After honoured, all inside the call's deadline, each
- * attempt with its own timeout and the same provider key. Each attempt is a provider_attempts row.
+ * Every call to a provider goes through here, in the lane of its mode: the kill switch, a bulkhead
+ * (bounded calls in flight and a bounded queue, a share per merchant), a circuit breaker, and at most
+ * PROVIDER_MAX_RETRIES retries of transient failures with full-jitter backoff, Retry-After honoured,
+ * all inside the call's deadline, each attempt with its own timeout and the same provider key. Each
+ * attempt is a provider_attempts row.
  */
 @Injectable()
 export class ProviderGateway {
-  readonly breaker: CircuitBreakerPolicy;
-  private readonly bulkhead: BulkheadPolicy;
-  private openedAt = 0;
+  private readonly lanes = new Map<Mode, ProviderLane>();
 
   constructor(
-    private readonly provider: PaymentProvider,
+    providers: PaymentProviders,
     private readonly config: AppConfig,
     private readonly attempts: ProviderAttemptsRepository,
     private readonly settings: ProviderSettingsRepository,
   ) {
-    this.breaker = circuitBreaker(handleWhen((error) => error instanceof TransientProviderError), {
-      halfOpenAfter: config.breakerHalfOpenAfterMs,
-      breaker: new EitherBreaker({
-        consecutiveFailures: config.breakerConsecutiveFailures,
-        failureRatio: config.breakerFailureRatio,
-        windowSize: config.breakerWindowSize,
-        minimumCalls: config.breakerMinimumCalls,
-      }),
-    });
-    // The breaker moves to half-open lazily, on the next call; the time it opened tells when that call may go.
-    this.breaker.onBreak(() => {
-      this.openedAt = Date.now();
-    });
-    this.bulkhead = bulkhead(config.bulkheadLimit, config.bulkheadQueue);
-  }
-
-  get name(): string {
-    return this.provider.name;
+    for (const mode of ['test', 'live'] as const) {
+      const provider = providers.forMode(mode);
+      if (provider) this.lanes.set(mode, new ProviderLane(mode, provider, config));
+    }
   }
 
   get budgetMs(): number {
     return this.config.providerBudgetMs;
   }
 
-  /** Before anything is stored for a new payment or refund: refuse at once what cannot go through. */
-  async assertAvailable(): Promise<void> {
-    if (!(await this.settings.isEnabled(this.provider.name))) {
-      throw new ProblemError('provider-disabled', `Payments through ${this.provider.name} are switched off for now.`, undefined, { 'retry-after': '60' });
+  /**
+   * Takes what a new charge or refund needs before anything of it is stored — the mode's provider,
+   * the kill switch, the breaker's permission, the merchant's share and a bulkhead slot — and runs
+   * `work` holding the slot. What cannot go through is refused at once with a Refusal.
+   */
+  async reserve<T>(auth: AuthContext, work: (slot: ProviderSlot) => Promise<T>): Promise<T> {
+    const lane = this.lanes.get(auth.mode);
+    if (!lane) {
+      // Retrying cannot help until an operator configures the live provider, which is what Retry-After says.
+      throw new Refusal('live-mode-not-configured', 'Live mode has no payment provider configured on this server; nothing was charged. Use a test key, or ask the operator to set PROVIDER_URL.', undefined, { 'retry-after': '3600' });
     }
-    const state = this.breaker.state;
-    const probeDue = state === CircuitState.Open && Date.now() - this.openedAt >= this.config.breakerHalfOpenAfterMs;
-    if ((state === CircuitState.Open && !probeDue) || state === CircuitState.Isolated) throw this.unavailable();
+    if (!(await this.settings.isEnabled(lane.name))) {
+      throw new Refusal('provider-disabled', `Payments through ${lane.name} are switched off for now; nothing was charged.`, undefined, { 'retry-after': '60' });
+    }
+    if (!lane.breakerAdmits) throw this.unavailable(lane);
+    const release = lane.admitMerchant(auth.merchantId);
+    if (!release) {
+      throw new Refusal('provider-overloaded', 'This account already has its share of calls to the payment provider in flight; nothing was charged. Retry shortly.', undefined, { 'retry-after': '1' });
+    }
+    const slot: ProviderSlot = {
+      charge: (request, context) => this.attempt(lane, 'charge', request.providerKey, context, (signal) => lane.provider.charge(request, signal)).then(settled),
+      refund: (request, context) => this.attempt(lane, 'refund', request.providerKey, context, (signal) => lane.provider.refund(request, signal)).then(settled),
+    };
+    try {
+      return await lane.bulkhead.execute(() => work(slot));
+    } catch (error) {
+      if (error instanceof BulkheadRejectedError) throw overloaded();
+      throw error;
+    } finally {
+      release();
+    }
   }
 
+  /** The reconciler's charge of a payment the provider never executed: under the kill switch too, as the payment was acknowledged. */
   charge(request: ChargeRequest, context: CallContext): Promise<CallOutcome> {
-    return this.execute('charge', request.providerKey, context, (signal) => this.provider.charge(request, signal)).then(settled);
+    const lane = this.laneOf(context);
+    return this.inBulkhead(lane, () => this.attempt(lane, 'charge', request.providerKey, context, (signal) => lane.provider.charge(request, signal))).then(settled);
   }
 
   refund(request: RefundRequest, context: CallContext): Promise<CallOutcome> {
-    return this.execute('refund', request.providerKey, context, (signal) => this.provider.refund(request, signal)).then(settled);
+    const lane = this.laneOf(context);
+    return this.inBulkhead(lane, () => this.attempt(lane, 'refund', request.providerKey, context, (signal) => lane.provider.refund(request, signal))).then(settled);
   }
 
-  /** For reconciliation, which goes on with the kill switch on: not_found means it never executed. */
+  /**
+   * How the charge with this key ended: not_found means it never executed. Never refuses — a lookup
+   * that cannot be made is an unknown outcome — and goes on with the kill switch on.
+   */
   findCharge(providerKey: string, context: CallContext): Promise<CallOutcome | { kind: 'not_found' }> {
-    return this.execute('find_charge', providerKey, context, (signal) => this.provider.findCharge(providerKey, signal)).then(found);
+    return this.lookup('find_charge', providerKey, context);
   }
 
   findRefund(providerKey: string, context: CallContext): Promise<CallOutcome | { kind: 'not_found' }> {
-    return this.execute('find_refund', providerKey, context, (signal) => this.provider.findRefund(providerKey, signal)).then(found);
+    return this.lookup('find_refund', providerKey, context);
   }
 
-  private async execute(
-    operation: Operation,
-    providerKey: string,
-    context: CallContext,
-    call: (signal: AbortSignal) => Promise<ProviderAnswer>,
-  ): Promise<ProviderAnswer | { kind: 'unknown'; reason: string }> {
+  private async lookup(operation: 'find_charge' | 'find_refund', providerKey: string, context: CallContext): Promise<CallOutcome | { kind: 'not_found' }> {
+    const lane = this.lanes.get(context.mode);
+    if (!lane) return { kind: 'unknown', reason: `no provider is configured for ${context.mode} mode` };
+    const find = operation === 'find_charge' ? lane.provider.findCharge.bind(lane.provider) : lane.provider.findRefund.bind(lane.provider);
+    try {
+      return found(await this.inBulkhead(lane, () => this.attempt(lane, operation, providerKey, context, (signal) => find(providerKey, signal))));
+    } catch (error) {
+      if (error instanceof Refusal) return { kind: 'unknown', reason: error.code };
+      throw error;
+    }
+  }
+
+  private laneOf(context: CallContext): ProviderLane {
+    const lane = this.lanes.get(context.mode);
+    if (!lane) throw new Refusal('live-mode-not-configured', `No payment provider is configured for ${context.mode} mode.`, undefined, { 'retry-after': '3600' });
+    return lane;
+  }
+
+  private async inBulkhead<T>(lane: ProviderLane, work: () => Promise<T>): Promise<T> {
+    try {
+      return await lane.bulkhead.execute(work);
+    } catch (error) {
+      if (error instanceof BulkheadRejectedError) throw overloaded();
+      throw error;
+    }
+  }
+
+  /** The attempts of one call, through the lane's breaker, with retries inside the deadline. */
+  private async attempt(lane: ProviderLane, operation: Operation, providerKey: string, context: CallContext, call: (signal: AbortSignal) => Promise<ProviderAnswer>): Promise<Answer> {
     let attempt = 0;
     let mayHaveExecuted = false;
     let nextDelayMs = 0;
@@ -132,45 +165,41 @@ export class ProviderGateway {
     );
 
     try {
-      return await this.bulkhead.execute(() =>
-        wrap(retries, this.breaker).execute(async () => {
-          attempt++;
-          waitedMs = attempt === 1 ? 0 : nextDelayMs;
-          const started = performance.now();
-          // Each attempt gets the attempt timeout, or what is left of the call's budget if less.
-          const attemptTimeout = timeout(Math.max(1, Math.min(this.config.providerTimeoutMs, remaining())), TimeoutStrategy.Cooperative);
-          let answer: ProviderAnswer;
-          try {
-            answer = await attemptTimeout.execute(({ signal }) => call(signal));
-          } catch (error) {
-            // Anything else is a bug, not a provider failure: it is neither retried nor hidden.
-            if (!(error instanceof TransientProviderError)) throw error;
-            mayHaveExecuted ||= error.mayHaveExecuted;
-            await this.record(operation, providerKey, context, { attempt, waitedMs }, 'transient', error.httpStatus, error.message, started);
-            throw error;
-          }
-          await this.record(operation, providerKey, context, { attempt, waitedMs }, answer.kind, null, null, started);
-          return answer;
-        }),
-      );
+      return await wrap(retries, lane.breaker).execute(async () => {
+        attempt++;
+        waitedMs = attempt === 1 ? 0 : nextDelayMs;
+        const started = performance.now();
+        // Each attempt gets the attempt timeout, or what is left of the call's budget if less.
+        const attemptTimeout = timeout(Math.max(1, Math.min(this.config.providerTimeoutMs, remaining())), TimeoutStrategy.Cooperative);
+        let answer: ProviderAnswer;
+        try {
+          answer = await attemptTimeout.execute(({ signal }) => call(signal));
+        } catch (error) {
+          // Anything else is a bug, not a provider failure: it is neither retried nor hidden.
+          if (!(error instanceof TransientProviderError)) throw error;
+          mayHaveExecuted ||= error.mayHaveExecuted;
+          await this.record(lane, operation, providerKey, context, { attempt, waitedMs }, 'transient', error.httpStatus, error.message, started);
+          throw error;
+        }
+        await this.record(lane, operation, providerKey, context, { attempt, waitedMs }, answer.kind, null, null, started);
+        return answer;
+      });
     } catch (error) {
-      if (error instanceof BulkheadRejectedError) {
-        throw new ProblemError('provider-overloaded', 'Too many calls to the payment provider are in flight; retry shortly.', undefined, { 'retry-after': '1' });
-      }
       if (!(error instanceof TransientProviderError) && !(error instanceof BrokenCircuitError)) throw error;
       // Nothing can have reached the provider (no connection, a 429, or the breaker refused): safe to refuse.
-      if (!mayHaveExecuted) throw this.unavailable();
+      if (!mayHaveExecuted) throw this.unavailable(lane);
       return { kind: 'unknown', reason: error instanceof TransientProviderError ? error.message : 'circuit opened' };
     }
   }
 
-  private unavailable(): ProblemError {
-    return new ProblemError('provider-unavailable', `The payment provider ${this.provider.name} is not answering; nothing was charged. Retry later with the same Idempotency-Key.`, undefined, {
+  private unavailable(lane: ProviderLane): Refusal {
+    return new Refusal('provider-unavailable', `The payment provider ${lane.name} is not answering; nothing was charged. Retry later with the same Idempotency-Key.`, undefined, {
       'retry-after': String(Math.ceil(this.config.breakerHalfOpenAfterMs / 1000)),
     });
   }
 
   private async record(
+    lane: ProviderLane,
     operation: Operation,
     providerKey: string,
     context: CallContext,
@@ -180,12 +209,12 @@ export class ProviderGateway {
     error: string | null,
     started: number,
   ): Promise<void> {
-    providerAttemptsTotal.inc({ provider: this.provider.name, operation, outcome });
+    providerAttemptsTotal.inc({ provider: lane.name, operation, outcome });
     await this.attempts.insert({
       merchantId: context.merchantId,
       paymentId: context.paymentId,
       refundId: context.refundId ?? null,
-      provider: this.provider.name,
+      provider: lane.name,
       operation,
       providerKey,
       attempt,
@@ -198,8 +227,12 @@ export class ProviderGateway {
   }
 }
 
+function overloaded(): Refusal {
+  return new Refusal('provider-overloaded', 'Too many calls to the payment provider are in flight; nothing was charged. Retry shortly.', undefined, { 'retry-after': '1' });
+}
+
 /** A charge or refund: a refusal by the provider is a failure of it, with the provider's code. */
-function settled(answer: ProviderAnswer | { kind: 'unknown'; reason: string }): CallOutcome {
+function settled(answer: Answer): CallOutcome {
   switch (answer.kind) {
     case 'rejected':
       return { kind: 'failed', id: null, failureCode: answer.code, failureMessage: `The provider refused the request (HTTP ${answer.httpStatus}).` };
@@ -211,6 +244,6 @@ function settled(answer: ProviderAnswer | { kind: 'unknown'; reason: string }): 
 }
 
 /** A lookup: a refusal tells nothing about the outcome. */
-function found(answer: ProviderAnswer | { kind: 'unknown'; reason: string }): CallOutcome | { kind: 'not_found' } {
+function found(answer: Answer): CallOutcome | { kind: 'not_found' } {
   return answer.kind === 'rejected' ? { kind: 'unknown', reason: `lookup refused (HTTP ${answer.httpStatus})` } : answer;
 }

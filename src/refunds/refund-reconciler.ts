@@ -4,7 +4,6 @@ import { reconcileDelayMs } from '../common/reconcile-backoff.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProblemError } from '../errors/problem.js';
 import { type CallContext, type CallOutcome, ProviderGateway } from '../provider/provider-gateway.js';
-import {} from './refund.js';
 import { RefundOutcomes } from './refund-outcomes.js';
 import { type DueRefund, RefundsRepository } from './refunds.repository.js';
 
@@ -47,6 +46,7 @@ export class RefundReconciler {
 
   private async reconcile(refund: DueRefund): Promise<boolean> {
     const context: CallContext = {
+      mode: refund.mode,
       merchantId: refund.merchant_id,
       paymentId: refund.payment_id,
       refundId: refund.id,

@@ -72,6 +72,21 @@ export class RefundsRepository {
     return rows[0];
   }
 
+  /**
+   * Removes a refund the provider never executed and gives its reservation back to the payment, in
+   * the caller's transaction and under the payment's row lock. Only a `pending` refund can go. Its
+   * provider_attempts stay: they record calls that were made.
+   */
+  async deleteUnsent(m: EntityManager, refund: RefundRow): Promise<void> {
+    await this.lockPayment(m, refund.payment_id);
+    const deleted: { amount: string }[] = await m.query(
+      `WITH deleted AS (DELETE FROM refunds WHERE id = $1 AND status = 'pending' RETURNING amount) SELECT amount FROM deleted`,
+      [refund.id],
+    );
+    if (deleted.length !== 1) throw new Error(`refund ${refund.id} is no longer pending and cannot be removed`);
+    await m.query(`UPDATE payments SET amount_refunded = amount_refunded - $2, updated_at = now() WHERE id = $1`, [refund.payment_id, deleted[0].amount]);
+  }
+
   async findByOperationId(m: EntityManager, auth: AuthContext, operationId: string): Promise<RefundRow | undefined> {
     const rows: RefundRow[] = await m.query(
       `SELECT * FROM refunds WHERE merchant_id = $1 AND mode = $2 AND operation_id = $3`,

@@ -9,7 +9,7 @@ const post = (body: unknown, idempotencyKey?: string, key = merchant.test_key) =
   call(stack.baseUrl, 'POST', '/v1/payments', body, { key, idempotencyKey });
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({}, { live: true });
 });
 afterAll(() => stack.close());
 beforeEach(async () => {

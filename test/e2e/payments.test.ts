@@ -12,7 +12,7 @@ const patch = (id: string, body: unknown, idempotencyKey = randomUUID()) =>
   call(stack.baseUrl, 'PATCH', `/v1/payments/${id}`, body, { key: merchant.test_key, idempotencyKey });
 
 beforeAll(async () => {
-  stack = await startStack({ providerTimeoutMs: 300 });
+  stack = await startStack({ providerTimeoutMs: 300 }, { live: true });
 });
 afterAll(() => stack.close());
 beforeEach(async () => {

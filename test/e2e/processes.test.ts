@@ -15,7 +15,7 @@ const run = promisify(execFile);
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({}, { live: true });
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
@@ -62,7 +62,7 @@ describe('the server process', () => {
   it('drains an in-flight request on SIGTERM, refuses new ones, and exits 0', async () => {
     const merchant = await createMerchant(stack);
     stack.sandbox.latencyMs = 800;
-    const child = await startChildServer({ DATABASE_URL: stack.config.databaseUrl!, PROVIDER_URL: stack.sandboxUrl });
+    const child = await startChildServer({ DATABASE_URL: stack.config.databaseUrl!, SANDBOX_URL: stack.sandboxUrl });
     const inFlight = call(child.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: randomUUID() });
     await new Promise((resolve) => setTimeout(resolve, 300));
     child.process.kill('SIGTERM');

@@ -19,7 +19,7 @@ describe('the reconciler as a pg-boss job on two instances', () => {
   let second: Stack;
   beforeAll(async () => {
     first = await startStack({ ...policy, jobsEnabled: true });
-    second = await startStack({ ...policy, jobsEnabled: true, providerUrl: first.sandboxUrl });
+    second = await startStack({ ...policy, jobsEnabled: true, sandboxUrl: first.sandboxUrl });
   });
   afterAll(async () => {
     await second.close();

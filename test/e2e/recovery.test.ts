@@ -38,7 +38,7 @@ async function keyState(key: string): Promise<KeyState> {
 async function crashAt(point: string, key: string): Promise<void> {
   const child = await startChildServer({
     DATABASE_URL: stack.config.databaseUrl!,
-    PROVIDER_URL: stack.sandboxUrl,
+    SANDBOX_URL: stack.sandboxUrl,
     IDEMPAY_CRASH_AT: point,
     IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
     REQUEST_BUDGET_MS: '900',
@@ -84,18 +84,27 @@ describe('a process dying at each recovery point', () => {
     expect(replay.text).toBe(retry.text);
   });
 
-  it('the completer finishes a stranded key with no client retry, and the late retry replays it', async () => {
+  it('the completer finishes a key whose provider call was made, with no client retry, and the late retry replays it', async () => {
     const key = randomUUID();
     await crashAt('provider_called', key);
     const completer = stack.app.get(Completer);
-    expect(await completer.runOnce()).toBe(0); // the lease is still fresh
+    expect(await completer.runOnce()).toEqual({ released: 0, finished: 0 }); // the lease is still fresh
     await sleep(LEASE_MS + 100);
-    expect(await completer.runOnce()).toBe(1);
+    expect(await completer.runOnce()).toEqual({ released: 0, finished: 1 });
 
     expect(await keyState(key)).toMatchObject({ recovery_point: 'finished', locked: false });
     const payments: { id: string; status: string }[] = await stack.db.query('SELECT id, status FROM payments WHERE operation_id = $1', [key]);
     expect(payments).toEqual([{ id: expect.any(String), status: 'succeeded' }]);
     expect(chargesFor(stack, payments[0].id)).toBe(1);
+    // It asked the provider by key before anything else, and found the charge: nothing was sent twice.
+    const attempts: { operation: string; outcome: string }[] = await stack.db.query(
+      'SELECT operation, outcome FROM provider_attempts WHERE payment_id = $1 ORDER BY id',
+      [payments[0].id],
+    );
+    expect(attempts).toEqual([
+      { operation: 'charge', outcome: 'succeeded' },
+      { operation: 'find_charge', outcome: 'succeeded' },
+    ]);
 
     const late = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
     expect(late.status).toBe(201);
@@ -104,14 +113,32 @@ describe('a process dying at each recovery point', () => {
     expect(totalCharges(stack)).toBe(1);
   });
 
-  it('the completer also finishes a key stranded before its payment existed', async () => {
+  // The same state is what a refusal leaves when its own cleanup cannot be written (Postgres went
+  // away after the claim): the completer must not carry out what nobody may have been told was done.
+  it.each([
+    ['claimed', 'started'],
+    ['payment_created', 'payment_created'],
+  ])('the completer releases a key stranded after %s, before any charge: no charge, no payment, no key; the retry charges once', async (point, recoveryPoint) => {
     const key = randomUUID();
-    await crashAt('claimed', key);
+    await crashAt(point, key);
+    expect(await keyState(key)).toMatchObject({ recovery_point: recoveryPoint, locked: true });
     await sleep(LEASE_MS + 100);
-    expect(await stack.app.get(Completer).runOnce()).toBe(1);
-    const payments: { id: string }[] = await stack.db.query('SELECT id FROM payments WHERE operation_id = $1', [key]);
-    expect(payments).toHaveLength(1);
-    expect(chargesFor(stack, payments[0].id)).toBe(1);
+    expect(await stack.app.get(Completer).runOnce()).toEqual({ released: 1, finished: 0 });
+
+    expect(await keyState(key)).toBeUndefined();
+    expect(await stack.db.query('SELECT id FROM payments WHERE operation_id = $1', [key])).toEqual([]);
+    expect(totalCharges(stack)).toBe(0);
+    expect(stack.sandbox.requests.get('POST /v1/charges')).toBe(0);
+    // Nothing is left for a later pass either.
+    await sleep(LEASE_MS + 100);
+    expect(await stack.app.get(Completer).runOnce()).toEqual({ released: 0, finished: 0 });
+    expect(totalCharges(stack)).toBe(0);
+
+    const retry = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(chargesFor(stack, retry.body.id)).toBe(1);
+    expect(totalCharges(stack)).toBe(1);
   });
 });
 
@@ -141,7 +168,7 @@ describe('kill -9 with calls in flight', () => {
     stack.sandbox.latencyMs = 400;
     const child = await startChildServer({
       DATABASE_URL: stack.config.databaseUrl!,
-      PROVIDER_URL: stack.sandboxUrl,
+      SANDBOX_URL: stack.sandboxUrl,
       IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
       REQUEST_BUDGET_MS: '900',
       PROVIDER_BUDGET_MS: '800',

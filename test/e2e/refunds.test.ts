@@ -25,7 +25,9 @@ beforeAll(async () => {
     breakerConsecutiveFailures: 10_000,
     breakerWindowSize: 10_000,
     breakerMinimumCalls: 10_000,
-  });
+    // The concurrency tests send many refunds of one merchant at once: its bulkhead share is tested elsewhere.
+    bulkheadMerchantShare: 1,
+  }, { live: true });
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
@@ -312,26 +314,33 @@ describe('when the provider\'s answer is lost or refused', () => {
     expect((await events()).map((e) => e.type)).toEqual(['refund.failed']);
   });
 
-  it('a refund stopped before the provider could execute it is resumed by the completer, once', async () => {
+  it('a refund the provider refused with 429s (503, nothing refunded) leaves nothing the completer could carry out; the retry refunds once', async () => {
     const paymentId = await pay();
     stack.sandbox.configure({ rateLimitRate: 1, retryAfterS: 0 });
     const key = randomUUID();
     const res = await refund(paymentId, { amount: 900 }, key);
     expect(res.status).toBe(503);
     expect(res.body.code).toBe('provider-unavailable');
-    // The refund and its reservation were committed before the call, so nothing else can take the amount.
-    const stranded: { id: string; status: string }[] = await stack.db.query('SELECT id, status FROM refunds');
-    expect(stranded).toEqual([{ id: expect.any(String), status: 'pending' }]);
-    expect(await amountRefunded(paymentId)).toBe(900);
+    // Told nothing was refunded: the refund, its reservation and the claim went in one transaction.
+    expect(await stack.db.query('SELECT id FROM refunds')).toEqual([]);
+    expect(await amountRefunded(paymentId)).toBe(0);
+    expect(await stack.db.query('SELECT id FROM idempotency_keys WHERE key = $1', [key])).toEqual([]);
+    // The calls that were made stay on record.
+    const refused: { outcome: string; http_status: number }[] = await stack.db.query(`SELECT outcome, http_status FROM provider_attempts WHERE operation = 'refund'`);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((a) => a.outcome === 'transient' && a.http_status === 429)).toBe(true);
 
     stack.sandbox.configure({ rateLimitRate: 0 });
     await sleep(LEASE_MS + 100);
-    expect(await stack.app.get(Completer).runOnce()).toBe(1);
-    expect(executions(stranded[0].id)).toBe(1);
+    expect(await stack.app.get(Completer).runOnce()).toEqual({ released: 0, finished: 0 });
+    expect(stack.sandbox.requests.get('POST /v1/refunds')).toBe(refused.length);
+    expect([...stack.sandbox.executions.keys()].filter((k) => k.endsWith(':refund'))).toEqual([]);
+
     const retry = await refund(paymentId, { amount: 900 }, key);
     expect(retry.status).toBe(201);
-    expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    expect(retry.body).toMatchObject({ id: stranded[0].id, status: 'succeeded' });
-    expect(executions(stranded[0].id)).toBe(1);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.body.status).toBe('succeeded');
+    expect(executions(retry.body.id)).toBe(1);
+    expect(await amountRefunded(paymentId)).toBe(900);
   });
 });

@@ -14,6 +14,8 @@ export interface Stack {
   baseUrl: string;
   sandboxUrl: string;
   sandbox: SandboxState;
+  /** Live mode's provider: a second sandbox, when the stack was started with `{ live: true }`. */
+  live?: { url: string; state: SandboxState };
   db: DataSource;
   config: AppConfig;
   close(): Promise<void>;
@@ -21,17 +23,27 @@ export interface Stack {
 
 export const HOUR = 3_600_000;
 
-/** The API in-process on a real port, on the test database, with its own sandbox provider over HTTP. */
-export async function startStack(overrides: Partial<AppConfig> = {}): Promise<Stack> {
+async function listeningSandbox() {
   const sandbox = buildSandbox();
   await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
   const address = sandbox.app.server.address();
-  const sandboxUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  return { ...sandbox, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+}
+
+/**
+ * The API in-process on a real port, on the test database, with its own sandbox provider over HTTP
+ * for test mode, and with `{ live: true }` a second sandbox standing in for live mode's provider.
+ */
+export async function startStack(overrides: Partial<AppConfig> = {}, { live = false } = {}): Promise<Stack> {
+  const sandbox = await listeningSandbox();
+  const liveSandbox = live ? await listeningSandbox() : undefined;
+  const sandboxUrl = sandbox.url;
   const config = loadConfig(
     { LOG_LEVEL: 'error' },
     {
       databaseUrl: inject('databaseUrl'),
-      providerUrl: sandboxUrl,
+      sandboxUrl,
+      providerUrl: liveSandbox?.url,
       port: 0,
       // The background tasks are run by the tests themselves, so each pass is deterministic.
       completerIntervalMs: HOUR,
@@ -48,11 +60,13 @@ export async function startStack(overrides: Partial<AppConfig> = {}): Promise<St
     baseUrl,
     sandboxUrl,
     sandbox: sandbox.state,
+    live: liveSandbox && { url: liveSandbox.url, state: liveSandbox.state },
     db: app.get(DataSource),
     config,
     async close() {
       await app.close();
       await sandbox.app.close();
+      await liveSandbox?.app.close();
     },
   };
 }
@@ -61,7 +75,7 @@ export async function startStack(overrides: Partial<AppConfig> = {}): Promise<St
 export async function resetStack(stack: Stack): Promise<void> {
   await stack.db.query('TRUNCATE events, provider_attempts, payment_transitions, refunds, payments, idempotency_keys, api_keys, merchants, provider_settings RESTART IDENTITY CASCADE');
   stack.sandbox.reset();
-  stack.sandbox.latencyMs = 0;
+  stack.live?.state.reset();
 }
 
 export function createMerchant(stack: Stack, name = 'Test merchant'): Promise<CreatedMerchant> {

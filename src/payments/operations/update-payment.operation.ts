@@ -1,32 +1,26 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { ProblemError } from '../../errors/problem.js';
 import { Outbox } from '../../events/outbox.js';
 import type { ClaimedKey } from '../../idempotency/claimed-key.js';
 import { IdempotencyService } from '../../idempotency/idempotency.service.js';
-import { IdempotentOperations } from '../../idempotency/idempotent-operations.js';
 import { jsonResponse, type StoredResponse } from '../../idempotency/stored-response.js';
-import { validateDto } from '../../http/validate-dto.js';
 import { METADATA_LIMITS } from '../dto/is-metadata.js';
 import { UpdatePaymentDto } from '../dto/update-payment.dto.js';
 import { toPaymentResource } from '../payment.js';
 import { PaymentsRepository } from '../payments.repository.js';
 
-const ROUTE = 'PATCH /v1/payments/:id';
-
-/** PATCH /v1/payments/{id}: one phase that changes the payment and stores the answer together. */
+/**
+ * PATCH /v1/payments/{id}: one phase that changes the payment and stores the answer together. Its
+ * key is never left past `started`, so there is nothing for the completer to resume.
+ */
 @Injectable()
-export class UpdatePaymentOperation implements OnModuleInit {
+export class UpdatePaymentOperation {
   constructor(
     private readonly idempotency: IdempotencyService,
-    private readonly operations: IdempotentOperations,
     private readonly payments: PaymentsRepository,
     private readonly outbox: Outbox,
   ) {}
-
-  onModuleInit(): void {
-    this.operations.register(ROUTE, (key) => this.run(key.auth, key.request.pathParams.id, validateDto(UpdatePaymentDto, key.request.body), key));
-  }
 
   run(auth: AuthContext, paymentId: string, dto: UpdatePaymentDto, key: ClaimedKey): Promise<StoredResponse> {
     return this.idempotency.phase(key, async (m) => {

@@ -3,17 +3,16 @@ import type { AuthContext } from '../../auth/auth-context.js';
 import { newId } from '../../common/ids.js';
 import { reconcileDelayMs } from '../../common/reconcile-backoff.js';
 import { AppConfig } from '../../config/app-config.js';
-import { ProblemError } from '../../errors/problem.js';
+import { ProblemError, Refusal } from '../../errors/problem.js';
 import { CrashPoints } from '../../faults/crash-points.js';
 import { type ClaimedKey, STARTED } from '../../idempotency/claimed-key.js';
 import { differingFields } from '../../idempotency/fingerprint.js';
 import { IdempotencyService, KeyReusedError } from '../../idempotency/idempotency.service.js';
 import { IdempotentOperations } from '../../idempotency/idempotent-operations.js';
 import type { StoredResponse } from '../../idempotency/stored-response.js';
-import { validateDto } from '../../http/validate-dto.js';
-import { type CallOutcome, ProviderGateway } from '../../provider/provider-gateway.js';
+import { type CallContext, type CallOutcome, ProviderGateway } from '../../provider/provider-gateway.js';
 import { CreateRefundDto } from '../dto/create-refund.dto.js';
-import {refundCreatedResponse, refundKeyOf, type RefundRow} from '../refund.js';
+import { refundCreatedResponse, refundKeyOf, type RefundRow } from '../refund.js';
 import { RefundOutcomes } from '../refund-outcomes.js';
 import { type RefundablePayment, RefundsRepository } from '../refunds.repository.js';
 
@@ -21,9 +20,10 @@ const REFUND_CREATED = 'refund_created';
 const ROUTE = 'POST /v1/payments/:id/refunds';
 
 /**
- * POST /v1/payments/{id}/refunds as atomic phases, like a payment's create: the refund and its
- * reservation on the payment are committed before the provider is called, with no connection held
- * during the call, and a retry, a lease takeover or the completer resumes from the key's recovery point.
+ * POST /v1/payments/{id}/refunds as atomic phases, like a payment's create: the provider's capacity
+ * is taken first, then the refund and its reservation on the payment are committed before the
+ * provider is called, with no connection held during the call. A refusal removes what was stored
+ * with the claim; a lease takeover and the completer ask the provider before anything else.
  */
 @Injectable()
 export class CreateRefundOperation implements OnModuleInit {
@@ -38,33 +38,61 @@ export class CreateRefundOperation implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.operations.register(ROUTE, (key) =>
-      this.run(key.auth, key.request.pathParams.id, validateDto(CreateRefundDto, key.request.body), key),
-    );
+    this.operations.register(ROUTE, (key) => this.resume(key));
   }
 
+  /** A client's request: a new one, or a retry that took the key over from an owner that died. */
   async run(auth: AuthContext, paymentId: string, dto: CreateRefundDto, key: ClaimedKey): Promise<StoredResponse> {
-    let refund: RefundRow;
-    let chargeId: string;
-    if (key.recoveryPoint === STARTED) {
-      await this.gateway.assertAvailable();
-      const created = await this.createRefund(auth, paymentId, dto, key);
-      if ('answer' in created) return created.answer;
-      ({ refund, chargeId } = created);
-    } else {
-      const found = key.resourceId ? await this.refunds.findById(auth, paymentId, key.resourceId) : undefined;
-      const payment = await this.refunds.findPayment(auth, paymentId);
-      if (!found || !payment) throw new Error(`key ${key.id} is at ${key.recoveryPoint} but its refund is missing`);
-      refund = found;
-      chargeId = chargeIdOf(payment);
+    let stranded = key.recoveryPoint === STARTED ? undefined : await this.strandedRefund(key);
+    if (stranded) {
+      // The owner that died may have refunded: ask before sending it again.
+      const known = await this.gateway.findRefund(stranded.refund.provider_key, contextOf(stranded.refund, this.gateway.budgetMs));
+      if (known.kind !== 'not_found') return this.finish(key, stranded.refund, known);
     }
+    try {
+      return await this.gateway.reserve(auth, async (slot) => {
+        if (!stranded) {
+          const created = await this.createRefund(auth, paymentId, dto, key);
+          if ('answer' in created) return created.answer;
+          stranded = created;
+        }
+        const { refund, chargeId } = stranded;
+        const outcome = await slot.refund(
+          { providerKey: refund.provider_key, chargeId, amount: Number(refund.amount), currency: refund.currency, reference: refund.id },
+          contextOf(refund, this.gateway.budgetMs),
+        );
+        this.crashPoints.reached('provider_called');
+        return this.finish(key, refund, outcome);
+      });
+    } catch (error) {
+      // Told nothing was refunded (and it was not): the refund and its reservation go with the claim.
+      if (error instanceof Refusal && stranded) await this.abandon(key, stranded.refund);
+      throw error;
+    }
+  }
 
-    const outcome = await this.gateway.refund(
-      { providerKey: refund.provider_key, chargeId, amount: Number(refund.amount), currency: refund.currency, reference: refund.id },
-      { merchantId: auth.merchantId, paymentId: refund.payment_id, refundId: refund.id, deadline: Date.now() + this.gateway.budgetMs },
-    );
-    this.crashPoints.reached('provider_called');
-    return this.finish(key, refund, outcome);
+  /** The completer: a refund stored before its owner died, with no client retry (see ResumeOperation). */
+  private async resume(key: ClaimedKey): Promise<StoredResponse | undefined> {
+    const { refund } = await this.strandedRefund(key);
+    const known = await this.gateway.findRefund(refund.provider_key, contextOf(refund, this.gateway.budgetMs));
+    if (known.kind === 'not_found') {
+      await this.abandon(key, refund);
+      return undefined;
+    }
+    if (known.kind === 'unknown') throw new Error(`the provider could not tell how ${refund.provider_key} ended (${known.reason}); asked again later`);
+    return this.finish(key, refund, known);
+  }
+
+  private async strandedRefund(key: ClaimedKey): Promise<{ refund: RefundRow; chargeId: string }> {
+    const paymentId = key.request.pathParams.id;
+    const refund = key.resourceId ? await this.refunds.findById(key.auth, paymentId, key.resourceId) : undefined;
+    const payment = await this.refunds.findPayment(key.auth, paymentId);
+    if (!refund || !payment) throw new Error(`key ${key.id} is at ${key.recoveryPoint} but its refund is missing`);
+    return { refund, chargeId: chargeIdOf(payment) };
+  }
+
+  private abandon(key: ClaimedKey, refund: RefundRow): Promise<void> {
+    return this.idempotency.abandon(key, (m) => this.refunds.deleteUnsent(m, refund));
   }
 
   /**
@@ -128,6 +156,10 @@ export class CreateRefundOperation implements OnModuleInit {
       return this.idempotency.finish(m, key, refundCreatedResponse(updated));
     });
   }
+}
+
+function contextOf(refund: RefundRow, budgetMs: number): CallContext {
+  return { mode: refund.mode, merchantId: refund.merchant_id, paymentId: refund.payment_id, refundId: refund.id, deadline: Date.now() + budgetMs };
 }
 
 function chargeIdOf(payment: RefundablePayment): string {
