@@ -28,7 +28,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const auth = request.auth;
     if (!auth) throw new Error('@Idempotent() route reached without authentication');
 
-    const key = parseIdempotencyKey(request.headers['idempotency-key']);
+    const key = parseIdempotencyKey(request.raw.headersDistinct['idempotency-key']);
     const dto = validateDto(options.body, request.body);
     const idempotentRequest: IdempotentRequest = {
       method: request.method,
