@@ -1,14 +1,18 @@
 import { type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Socket } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
-import { PROBLEM_CONTENT_TYPE, problemBody } from './errors/problem.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from './errors/problem.js';
+import { API_HEADERS } from './http/api-headers.js';
+import { answerClientError, requestAnswered, requestStarted } from './http/client-error.js';
 import { v1DeprecationHeaders } from './http/deprecation.js';
+import { answerFrameworkError } from './http/framework-errors.js';
 import { registerJsonBodyParser } from './http/json-body-parser.js';
 import { ProblemFilter } from './http/problem.filter.js';
-import { newTraceId, traceIdOf } from './http/trace-id.js';
+import { queryCarriesSecretKey, redactQuery } from './http/query-secrets.js';
+import { traceIdOf } from './http/trace-id.js';
 
 const NEST_LEVELS: Record<string, LogLevel[]> = {
   trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
@@ -20,25 +24,30 @@ const NEST_LEVELS: Record<string, LogLevel[]> = {
   silent: [],
 };
 
-/** A request Node's HTTP parser refused (bad header bytes, …) still gets a problem+json answer. */
-function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) return;
-  const body = JSON.stringify(problemBody('validation-failed', `The HTTP request could not be parsed (${error.code ?? 'bad request'}).`, newTraceId()));
-  socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+/** Fastify's request log fields, with the query redacted: a key sent in a URL must not reach the logs. */
+function requestLogFields(request: FastifyRequest) {
+  return { method: request.method, url: redactQuery(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort };
 }
 
 /** The API as a Nest application on Fastify; `main.ts` and the tests both build it here. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  // Node looks for requests past their timeouts only this often (30 s by default): a quarter of the
+  // shorter timeout, at most a second, so a slow client is cut at most 25% late.
+  const connectionsCheckingInterval = Math.min(1_000, Math.ceil(config.httpHeadersTimeoutMs / 4));
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     genReqId: traceIdOf,
     requestIdHeader: false,
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, serializers: { req: requestLogFields } },
     // Answered below as problem+json instead of Nest's own 503 body.
     return503OnClosing: false,
     clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+    // Fastify sets these two on the server after creating it; `http` is what Node is created with,
+    // and it refuses a headers timeout longer than its request timeout there.
+    requestTimeout: config.httpRequestTimeoutMs,
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+    http: { requestTimeout: config.httpRequestTimeoutMs, headersTimeout: config.httpHeadersTimeoutMs, connectionsCheckingInterval },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: NEST_LEVELS[config.logLevel],
@@ -60,15 +69,26 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('trace-id', request.id);
+    requestStarted(request, reply);
     if (closing) {
       const body = problemBody('service-unavailable', 'The server is shutting down; retry on another instance.', request.id);
       return reply.code(503).headers({ 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': '1' }).send(JSON.stringify(body));
     }
+    // Before authentication: the key is exposed whether or not it is valid. An unknown route stays a 404.
+    if (!request.is404 && queryCarriesSecretKey(request.url)) {
+      throw new ProblemError(
+        'api-key-in-url',
+        'Send your secret key in the "Authorization: Bearer sk_…" header, never in the URL: URLs are kept in logs, proxies and browser history. Treat a key sent this way as exposed and roll it.',
+      );
+    }
   });
+  fastify.addHook('onResponse', async (request) => requestAnswered(request));
   const deprecation = v1DeprecationHeaders(config);
   fastify.addHook('onSend', async (request, reply) => {
     if (closing) reply.header('connection', 'close');
     if (deprecation && request.url.startsWith('/v1/')) reply.headers(deprecation);
+    reply.header('x-content-type-options', API_HEADERS['x-content-type-options']);
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', API_HEADERS['cache-control']);
   });
   app.useGlobalFilters(new ProblemFilter());
   await app.init();

@@ -17,6 +17,11 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    // Node keeps only the first of two Authorization headers; which key was meant is not ours to guess.
+    if ((request.raw.headersDistinct.authorization?.length ?? 0) > 1) {
+      const message = 'Send exactly one Authorization header.';
+      throw new ProblemError('validation-failed', message, [{ field: 'Authorization', message }]);
+    }
     const header = request.headers.authorization;
     if (!header) {
       throw new ProblemError('api-key-missing', 'Send your secret key as "Authorization: Bearer sk_test_…".');

@@ -48,6 +48,10 @@ export class AppConfig {
   readonly sweeperIntervalMs: number;
   readonly sweeperBatchSize: number;
   readonly bodyLimitBytes: number;
+  /** Receiving one request (headers and body; not its handling), its headers, and an idle keep-alive connection. */
+  readonly httpRequestTimeoutMs: number;
+  readonly httpHeadersTimeoutMs: number;
+  readonly httpKeepAliveTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: string;
   /** When set, every /v1 answer carries `Deprecation` (RFC 9745) and, with a sunset, `Sunset` (RFC 8594). */
@@ -138,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const v1SunsetAt = date(env, 'API_V1_SUNSET_AT');
   if (v1SunsetAt && !v1DeprecatedAt) throw new ConfigError('API_V1_SUNSET_AT needs API_V1_DEPRECATED_AT: a version is deprecated before it is sunset');
   if (v1SunsetAt && v1DeprecatedAt && v1SunsetAt < v1DeprecatedAt) throw new ConfigError('API_V1_SUNSET_AT must not be before API_V1_DEPRECATED_AT');
+  const httpRequestTimeoutMs = int(env, 'HTTP_REQUEST_TIMEOUT_MS', 15_000, 100, 600_000);
   const config = new AppConfig({
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 3000, 0, 65535),
@@ -172,6 +177,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sweeperIntervalMs: int(env, 'SWEEPER_INTERVAL_MS', 60_000, 50, 86_400_000),
     sweeperBatchSize: int(env, 'SWEEPER_BATCH_SIZE', 1_000, 1, 100_000),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    httpRequestTimeoutMs,
+    httpHeadersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', Math.min(10_000, httpRequestTimeoutMs), 100, 600_000),
+    httpKeepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? 'info',
     v1DeprecatedAt,
@@ -183,7 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   return config;
 }
 
-/** The provider's budget must end before the request's, and the lease must outlive both. */
+/** The provider's budget must end before the request's, the lease must outlive both, and the headers' timeout fits in the request's. */
 function checkBudgets(config: AppConfig): void {
   if (config.providerBudgetMs >= config.requestBudgetMs) {
     throw new ConfigError('PROVIDER_BUDGET_MS must be less than REQUEST_BUDGET_MS: the API answers after the provider gave up');
@@ -192,4 +200,5 @@ function checkBudgets(config: AppConfig): void {
   if (config.idempotencyLeaseMs <= config.requestBudgetMs) {
     throw new ConfigError('IDEMPOTENCY_LEASE_MS must exceed REQUEST_BUDGET_MS, or a live request could lose its key to a retry');
   }
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request');
 }

@@ -49,7 +49,10 @@ export class ProblemFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const problem = exception instanceof ProblemError ? exception : toProblem(exception);
-    if (!(exception instanceof ProblemError) && problem.status >= 500) {
+    // The connection closed before the request arrived (the client left, or was cut off as too slow):
+    // reading its body failed, which is not our failure, and nobody is there to read an answer.
+    const clientGone = !request.raw.complete && request.raw.socket.destroyed;
+    if (!(exception instanceof ProblemError) && problem.status >= 500 && !clientGone) {
       this.logger.error(`${request.method} ${request.routeOptions?.url ?? '(no route)'} failed (trace ${request.id}): ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
     }
     if (exception instanceof ProblemError && problem.status >= 500) {

@@ -30,7 +30,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const auth = request.auth;
     if (!auth) throw new Error('@Idempotent() route reached without authentication');
 
-    const key = parseIdempotencyKey(request.headers['idempotency-key']);
+    const key = parseIdempotencyKey(request.raw.headersDistinct['idempotency-key']);
     const dto = validateDto(options.body, request.body);
     // Refused before the claim, which stores the path parameters: no resource has such an id.
     if (inputProblems(request.params).length > 0) throw new ProblemError('resource-not-found', 'No resource has this id.');

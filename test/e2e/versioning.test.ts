@@ -89,7 +89,7 @@ describe('the published contract and its reference page', () => {
     const page = await get('/docs');
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(page.text).toContain('/openapi/v1.yaml');
+    expect((await get('/docs/init.js')).text).toContain('/openapi/v1.yaml');
     const scripts = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     expect(scripts.every((src) => src.startsWith('/docs/'))).toBe(true);
     for (const src of scripts) expect((await get(src)).status).toBe(200);
