@@ -293,7 +293,7 @@ describe('what reaches the logs (a child server at LOG_LEVEL=info)', () => {
     child = await startChildServer({
       LOG_LEVEL: 'info',
       DATABASE_URL: String(stack.config.databaseUrl),
-      PROVIDER_URL: stack.sandboxUrl,
+      SANDBOX_URL: stack.sandboxUrl,
       HTTP_REQUEST_TIMEOUT_MS: '1000',
       HTTP_HEADERS_TIMEOUT_MS: '1000',
     });
