@@ -17,7 +17,14 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRoot(dataSourceOptions(config.databaseUrl, config.databasePoolSize)),
+        TypeOrmModule.forRoot(
+          dataSourceOptions(config.databaseUrl, config.databasePoolSize, {
+            statementMs: config.databaseStatementTimeoutMs,
+            lockMs: config.databaseLockTimeoutMs,
+            idleInTransactionMs: config.databaseIdleInTransactionTimeoutMs,
+            poolMs: config.databasePoolTimeoutMs,
+          }),
+        ),
         AuthModule,
         PaymentsModule,
         RefundsModule,

@@ -11,6 +11,12 @@ export class AppConfig {
   /** Unset: `npm start` runs an embedded Postgres in `embeddedPgDir`. */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
+  /** Set on every connection of the app, all below the lease, so a stuck or paused process cannot hold locks for long. */
+  readonly databaseStatementTimeoutMs: number;
+  readonly databaseLockTimeoutMs: number;
+  readonly databaseIdleInTransactionTimeoutMs: number;
+  /** Waiting for a connection from the pool (or for a new one to open). */
+  readonly databasePoolTimeoutMs: number;
   readonly embeddedPgDir: string;
   readonly embeddedPgPort: number;
   /** Test mode's provider. Unset: the sandbox provider is started in-process on `sandboxPort`. */
@@ -148,6 +154,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: int(env, 'PORT', 3000, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 500),
+    databaseStatementTimeoutMs: int(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5_000, 100, 600_000),
+    databaseLockTimeoutMs: int(env, 'DATABASE_LOCK_TIMEOUT_MS', 2_000, 100, 600_000),
+    databaseIdleInTransactionTimeoutMs: int(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 5_000, 100, 600_000),
+    databasePoolTimeoutMs: int(env, 'DATABASE_POOL_TIMEOUT_MS', 2_000, 100, 600_000),
     embeddedPgDir: env.EMBEDDED_PG_DIR || '.data/postgres',
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     sandboxUrl: url(env, 'SANDBOX_URL', ['http:', 'https:']),
@@ -191,7 +201,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   return config;
 }
 
-/** The provider's budget must end before the request's, the lease must outlive both, and the headers' timeout fits in the request's. */
+/**
+ * The provider's budget must end before the request's, the lease must outlive both and the database
+ * timeouts, and the headers' timeout fits in the request's.
+ */
 function checkBudgets(config: AppConfig): void {
   if (config.providerBudgetMs >= config.requestBudgetMs) {
     throw new ConfigError('PROVIDER_BUDGET_MS must be less than REQUEST_BUDGET_MS: the API answers after the provider gave up');
@@ -199,6 +212,13 @@ function checkBudgets(config: AppConfig): void {
   if (config.providerTimeoutMs > config.providerBudgetMs) throw new ConfigError('PROVIDER_TIMEOUT_MS must not exceed PROVIDER_BUDGET_MS');
   if (config.idempotencyLeaseMs <= config.requestBudgetMs) {
     throw new ConfigError('IDEMPOTENCY_LEASE_MS must exceed REQUEST_BUDGET_MS, or a live request could lose its key to a retry');
+  }
+  for (const [name, ms] of [
+    ['DATABASE_STATEMENT_TIMEOUT_MS', config.databaseStatementTimeoutMs],
+    ['DATABASE_LOCK_TIMEOUT_MS', config.databaseLockTimeoutMs],
+    ['DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', config.databaseIdleInTransactionTimeoutMs],
+  ] as const) {
+    if (ms >= config.idempotencyLeaseMs) throw new ConfigError(`${name} must be less than IDEMPOTENCY_LEASE_MS: a stuck transaction must lose its locks before its key's lease passes`);
   }
   if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request');
 }

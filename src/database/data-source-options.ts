@@ -3,8 +3,16 @@ import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-s
 import { ProviderResilienceAndRefunds1763900000000 } from './migrations/1763900000000-provider-resilience-and-refunds.js';
 import { AttemptsOutliveAbandonedRequests1764000000000 } from './migrations/1764000000000-attempts-outlive-abandoned-requests.js';
 
+/** What the app sets on every connection (the migrations and the CLI run without them: DDL may take long). */
+export interface ConnectionTimeouts {
+  statementMs: number;
+  lockMs: number;
+  idleInTransactionMs: number;
+  poolMs: number;
+}
+
 /** The one definition of the database connection, shared by the app, the CLI and the migration runner. */
-export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = 10, timeouts?: ConnectionTimeouts): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -12,6 +20,16 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     migrationsTransactionMode: 'each',
     synchronize: false,
     poolSize,
-    extra: { application_name: 'idempay' },
+    extra: {
+      application_name: 'idempay',
+      ...(timeouts && {
+        statement_timeout: timeouts.statementMs,
+        lock_timeout: timeouts.lockMs,
+        idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+        // A server that stopped answering (a network cut, a paused host) ends no statement: the client gives up too.
+        query_timeout: timeouts.statementMs + 1_000,
+        connectionTimeoutMillis: timeouts.poolMs,
+      }),
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../errors/error-catalogue.js';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from '../errors/problem.js';
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -17,6 +18,8 @@ const DETAILS: Partial<Record<ErrorCode, string>> = {
   'malformed-json': 'The body could not be parsed as JSON.',
   'route-not-found': 'No route matches this method and path.',
   'internal-error': 'Something failed on our side. Retry with the same Idempotency-Key to resume safely.',
+  'service-unavailable':
+    'The database is unavailable for a moment. Retry after Retry-After seconds with the same Idempotency-Key: the request resumes where it stopped, or starts afresh.',
 };
 
 function codeOf(exception: unknown): ErrorCode {
@@ -32,12 +35,14 @@ function codeOf(exception: unknown): ErrorCode {
     if (status === 415) return 'unsupported-media-type';
     if (status < 500) return 'validation-failed';
   }
+  if (isDatabaseUnavailable(cause)) return 'service-unavailable';
   return 'internal-error';
 }
 
 function toProblem(exception: unknown): ProblemError {
   const code = codeOf(exception);
-  return new ProblemError(code, DETAILS[code] ?? (exception instanceof HttpException ? exception.message : 'Request failed.'));
+  const headers = code === 'service-unavailable' ? { 'retry-after': '1' } : undefined;
+  return new ProblemError(code, DETAILS[code] ?? (exception instanceof HttpException ? exception.message : 'Request failed.'), undefined, headers);
 }
 
 /** Every error leaves as RFC 9457 problem+json with a catalogued code and the trace id. */
@@ -52,7 +57,9 @@ export class ProblemFilter implements ExceptionFilter {
     // The connection closed before the request arrived (the client left, or was cut off as too slow):
     // reading its body failed, which is not our failure, and nobody is there to read an answer.
     const clientGone = !request.raw.complete && request.raw.socket.destroyed;
-    if (!(exception instanceof ProblemError) && problem.status >= 500 && !clientGone) {
+    if (problem.code === 'service-unavailable' && !(exception instanceof ProblemError)) {
+      this.logger.warn(`${request.method} ${request.routeOptions?.url ?? '(no route)'} answered 503: the database is unavailable (trace ${request.id}): ${exception instanceof Error ? exception.message : String(exception)}`);
+    } else if (!(exception instanceof ProblemError) && problem.status >= 500 && !clientGone) {
       this.logger.error(`${request.method} ${request.routeOptions?.url ?? '(no route)'} failed (trace ${request.id}): ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
     }
     if (exception instanceof ProblemError && problem.status >= 500) {

@@ -3,16 +3,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { Completer } from '../../src/idempotency/completer.js';
 import { startChildServer } from '../support/child-server.js';
-import { call, chargesFor, createMerchant, resetStack, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
+import { call, chargesFor, createMerchant, resetStack, SHORT_LEASE, SHORT_LEASE_ENV, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
 
-const LEASE_MS = 1_000;
+const LEASE_MS = SHORT_LEASE.idempotencyLeaseMs;
 
 let stack: Stack;
 let merchant: CreatedMerchant;
 
 beforeAll(async () => {
   // A short lease, so the budgets that must end inside it are short too.
-  stack = await startStack({ idempotencyLeaseMs: LEASE_MS, requestBudgetMs: 900, providerBudgetMs: 800, providerTimeoutMs: 500 });
+  stack = await startStack({ ...SHORT_LEASE, providerTimeoutMs: 500 });
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
@@ -40,9 +40,7 @@ async function crashAt(point: string, key: string): Promise<void> {
     DATABASE_URL: stack.config.databaseUrl!,
     SANDBOX_URL: stack.sandboxUrl,
     IDEMPAY_CRASH_AT: point,
-    IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
-    REQUEST_BUDGET_MS: '900',
-    PROVIDER_BUDGET_MS: '800',
+    ...SHORT_LEASE_ENV,
     PROVIDER_TIMEOUT_MS: '500',
   });
   const request = call(child.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key });
@@ -169,9 +167,7 @@ describe('kill -9 with calls in flight', () => {
     const child = await startChildServer({
       DATABASE_URL: stack.config.databaseUrl!,
       SANDBOX_URL: stack.sandboxUrl,
-      IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
-      REQUEST_BUDGET_MS: '900',
-      PROVIDER_BUDGET_MS: '800',
+      ...SHORT_LEASE_ENV,
       PROVIDER_TIMEOUT_MS: '500',
     });
     const keys = Array.from({ length: 20 }, () => randomUUID());

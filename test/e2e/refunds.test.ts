@@ -4,19 +4,17 @@ import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { Completer } from '../../src/idempotency/completer.js';
 import { refundKeyOf } from '../../src/refunds/refund.js';
 import { RefundReconciler } from '../../src/refunds/refund-reconciler.js';
-import { type ApiResponse, call, createMerchant, resetStack, sleep, type Stack, startStack, visa } from '../support/harness.js';
+import { type ApiResponse, call, createMerchant, resetStack, SHORT_LEASE, sleep, type Stack, startStack, visa } from '../support/harness.js';
 
-const LEASE_MS = 1_000;
+const LEASE_MS = SHORT_LEASE.idempotencyLeaseMs;
 
 let stack: Stack;
 let merchant: CreatedMerchant;
 
 beforeAll(async () => {
   stack = await startStack({
-    // A short lease (so the completer can be shown to resume a refund) needs short budgets inside it.
-    idempotencyLeaseMs: LEASE_MS,
-    requestBudgetMs: 900,
-    providerBudgetMs: 800,
+    // A short lease (so a test can wait one out for the completer) needs short budgets inside it.
+    ...SHORT_LEASE,
     providerTimeoutMs: 200,
     providerRetryBaseMs: 10,
     // Refunds that went unknown are due for reconciliation almost at once, so a test need not wait.

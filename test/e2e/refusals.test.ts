@@ -6,7 +6,7 @@ import { AppConfig } from '../../src/config/app-config.js';
 import { Completer } from '../../src/idempotency/completer.js';
 import { PaymentReconciler } from '../../src/payments/payment-reconciler.js';
 import { ProviderSettingsRepository } from '../../src/provider/provider-settings.repository.js';
-import { call, chargesFor, createMerchant, resetStack, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
+import { call, chargesFor, createMerchant, resetStack, SHORT_LEASE, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
 
 /**
  * "An answer that says nothing was done leaves nothing behind": each refusal below answers 503,
@@ -14,11 +14,9 @@ import { call, chargesFor, createMerchant, resetStack, sleep, type Stack, startS
  * shows no execution for the key after the lease has passed and the completer and reconciler ran —
  * and a retry with the same key, once the cause is gone, is charged exactly once.
  */
-const LEASE_MS = 1_000;
+const LEASE_MS = SHORT_LEASE.idempotencyLeaseMs;
 const policy = {
-  idempotencyLeaseMs: LEASE_MS,
-  requestBudgetMs: 900,
-  providerBudgetMs: 800,
+  ...SHORT_LEASE,
   providerTimeoutMs: 300,
   providerRetryBaseMs: 10,
   providerRetryMaxMs: 50,

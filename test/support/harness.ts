@@ -23,6 +23,26 @@ export interface Stack {
 
 export const HOUR = 3_600_000;
 
+/** A lease of a second, for tests that wait one out, and the budgets and database timeouts that must fit in it. */
+export const SHORT_LEASE = {
+  idempotencyLeaseMs: 1_000,
+  requestBudgetMs: 900,
+  providerBudgetMs: 800,
+  databaseStatementTimeoutMs: 900,
+  databaseLockTimeoutMs: 500,
+  databaseIdleInTransactionTimeoutMs: 900,
+} as const;
+
+/** SHORT_LEASE for a child server's environment. */
+export const SHORT_LEASE_ENV = {
+  IDEMPOTENCY_LEASE_MS: '1000',
+  REQUEST_BUDGET_MS: '900',
+  PROVIDER_BUDGET_MS: '800',
+  DATABASE_STATEMENT_TIMEOUT_MS: '900',
+  DATABASE_LOCK_TIMEOUT_MS: '500',
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '900',
+} as const;
+
 async function listeningSandbox() {
   const sandbox = buildSandbox();
   await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
@@ -73,7 +93,11 @@ export async function startStack(overrides: Partial<AppConfig> = {}, { live = fa
 
 /** Empty tables and a fresh, fast sandbox: each test starts from nothing. */
 export async function resetStack(stack: Stack): Promise<void> {
-  await stack.db.query('TRUNCATE events, provider_attempts, payment_transitions, refunds, payments, idempotency_keys, api_keys, merchants, provider_settings RESTART IDENTITY CASCADE');
+  // The app's statement and lock timeouts are for requests, not for emptying every table.
+  await stack.db.transaction(async (m) => {
+    await m.query('SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0');
+    await m.query('TRUNCATE events, provider_attempts, payment_transitions, refunds, payments, idempotency_keys, api_keys, merchants, provider_settings RESTART IDENTITY CASCADE');
+  });
   stack.sandbox.reset();
   stack.live?.state.reset();
 }
