@@ -1,6 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import PgBoss from 'pg-boss';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { withAdvisoryLock } from '../database/advisory-lock.js';
 import { PaymentReconciler } from '../payments/payment-reconciler.js';
 import { RefundReconciler } from '../refunds/refund-reconciler.js';
 
@@ -18,6 +20,7 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly config: AppConfig,
+    private readonly db: DataSource,
     private readonly payments: PaymentReconciler,
     private readonly refunds: RefundReconciler,
   ) {}
@@ -26,9 +29,13 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
     if (!this.config.jobsEnabled) return;
     const boss = new PgBoss({ connectionString: this.config.databaseUrl, schema: 'pgboss', max: 2, application_name: 'idempay-jobs' });
     boss.on('error', (error) => this.logger.error(`pg-boss: ${error.message}`));
-    await boss.start();
-    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
-    await boss.schedule(QUEUE, '* * * * *');
+    // pg-boss 10 creates its queues without a lock of its own: two instances doing it at once on a
+    // fresh database deadlock, so one installs while the others wait and then find it all there.
+    await withAdvisoryLock(this.db, 'idempay:jobs-bootstrap', async () => {
+      await boss.start();
+      await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
+      await boss.schedule(QUEUE, '* * * * *');
+    });
     await boss.work(QUEUE, { pollingIntervalSeconds: Math.max(0.5, this.config.reconcileBaseMs / 1000) }, () => this.run());
     await boss.send(QUEUE, {});
     this.boss = boss;
