@@ -7,9 +7,11 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { DataSource } from 'typeorm';
 import { createApp } from './app.js';
 import { MerchantsService, type CreatedMerchant } from './auth/merchants.service.js';
 import { AppConfig, loadConfig } from './config/app-config.js';
+import { withAdvisoryLock } from './database/advisory-lock.js';
 import { startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { runMigrations } from './database/migrations.js';
 import { buildSandbox, faultsFromEnv } from './sandbox-provider/sandbox-server.js';
@@ -43,7 +45,11 @@ const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl }
 await app.listen({ port: config.port, host: config.host });
 const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 say(`idempay listening on ${base}`);
-await printDemoMerchant(app.get(MerchantsService));
+if (config.databaseUrl) {
+  say('create a merchant and its keys with: npm run -s cli -- merchants create --name "My shop"');
+} else {
+  await printDemoMerchant(app.get(MerchantsService), app.get(DataSource));
+}
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -64,18 +70,21 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 /**
- * First run: creates a demo merchant and prints its test key. With the embedded database the keys
- * are also kept beside its data (a local, git-ignored folder) so later runs can print them again.
+ * Embedded database only, never one named by DATABASE_URL (a shared or production database must not
+ * get a merchant nobody asked for): on first run, creates a demo merchant and prints its test key,
+ * kept beside the data (a local, git-ignored folder) so later runs can print it again. Under a lock,
+ * so two processes starting at once create one merchant, and the second finds its key file.
  */
-async function printDemoMerchant(merchants: MerchantsService): Promise<void> {
-  const keyFile = config.databaseUrl ? undefined : join(dirname(config.embeddedPgDir), 'demo-merchant.json');
-  let demo: CreatedMerchant | undefined;
-  if (!(await merchants.findIdByName(DEMO_MERCHANT))) {
-    demo = await merchants.create(DEMO_MERCHANT);
-    if (keyFile) await writeFile(keyFile, JSON.stringify(demo), { mode: 0o600 });
-  } else if (keyFile && existsSync(keyFile)) {
-    demo = JSON.parse(await readFile(keyFile, 'utf8')) as CreatedMerchant;
-  }
+async function printDemoMerchant(merchants: MerchantsService, db: DataSource): Promise<void> {
+  const keyFile = join(dirname(config.embeddedPgDir), 'demo-merchant.json');
+  const demo = await withAdvisoryLock(db, 'idempay:demo-merchant', async (): Promise<CreatedMerchant | undefined> => {
+    if (!(await merchants.findIdByName(DEMO_MERCHANT))) {
+      const created = await merchants.create(DEMO_MERCHANT);
+      await writeFile(keyFile, JSON.stringify(created), { mode: 0o600 });
+      return created;
+    }
+    return existsSync(keyFile) ? (JSON.parse(await readFile(keyFile, 'utf8')) as CreatedMerchant) : undefined;
+  });
   if (!demo) {
     say(`the demo merchant exists; create another with: npm run -s cli -- merchants create --name "My shop"`);
     return;

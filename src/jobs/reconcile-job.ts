@@ -1,36 +1,58 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import PgBoss from 'pg-boss';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { withAdvisoryLock } from '../database/advisory-lock.js';
 import { PaymentReconciler } from '../payments/payment-reconciler.js';
 import { RefundReconciler } from '../refunds/refund-reconciler.js';
+import { type ReconcileTiming, reconcileTiming } from './reconcile-timing.js';
 
 const QUEUE = 'reconcile';
+// A run carries no data, so retrying one that expired or failed is simply the next run: never give
+// up on it, or the queue could be left with nothing to run until the cron's next minute.
+const RETRY_LIMIT = 1_000_000;
 
 /**
  * The reconcilers (payments, then refunds) as one pg-boss job. The queue is `stately` (at most one job queued and one running,
  * across every instance), a cron entry guarantees a run every minute, and each run queues the next
- * one RECONCILE_BASE_MS later, so due payments are looked at soon without piling runs up.
+ * one RECONCILE_BASE_MS later (at once if it used its whole window), so due payments are looked at
+ * soon without piling runs up. Runs are bounded and expire soon after (see reconcile-timing.ts), so
+ * a run left active by a dead instance blocks the others for a bounded time only.
  */
 @Injectable()
 export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReconcileJob.name);
+  private readonly timing: ReconcileTiming;
   private boss: PgBoss | undefined;
 
   constructor(
     private readonly config: AppConfig,
+    private readonly db: DataSource,
     private readonly payments: PaymentReconciler,
     private readonly refunds: RefundReconciler,
-  ) {}
+  ) {
+    this.timing = reconcileTiming(config);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.jobsEnabled) return;
-    const boss = new PgBoss({ connectionString: this.config.databaseUrl, schema: 'pgboss', max: 2, application_name: 'idempay-jobs' });
+    const boss = new PgBoss({
+      connectionString: this.config.databaseUrl,
+      schema: 'pgboss',
+      max: 2,
+      application_name: 'idempay-jobs',
+      maintenanceIntervalSeconds: this.timing.expiryCheckSeconds,
+    });
     boss.on('error', (error) => this.logger.error(`pg-boss: ${error.message}`));
-    await boss.start();
-    await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
-    await boss.schedule(QUEUE, '* * * * *');
-    await boss.work(QUEUE, { pollingIntervalSeconds: Math.max(0.5, this.config.reconcileBaseMs / 1000) }, () => this.run());
-    await boss.send(QUEUE, {});
+    // pg-boss 10 creates its queues without a lock of its own: two instances doing it at once on a
+    // fresh database deadlock, so one installs while the others wait and then find it all there.
+    await withAdvisoryLock(this.db, 'idempay:jobs-bootstrap', async () => {
+      await boss.start();
+      await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
+      await boss.schedule(QUEUE, '* * * * *', {}, this.runOptions());
+    });
+    await boss.work(QUEUE, { pollingIntervalSeconds: this.timing.pollingIntervalSeconds }, () => this.run());
+    await boss.send(QUEUE, {}, this.runOptions());
     this.boss = boss;
   }
 
@@ -39,9 +61,16 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async run(): Promise<void> {
-    const payments = await this.payments.runOnce();
-    const refunds = await this.refunds.runOnce();
+    const until = Date.now() + this.timing.runWindowMs;
+    const payments = await this.payments.runOnce(until);
+    const refunds = await this.refunds.runOnce(until);
     if (payments + refunds > 0) this.logger.log(`reconciled ${payments} payment(s) and ${refunds} refund(s)`);
-    await this.boss?.send(QUEUE, {}, { startAfter: Math.ceil(this.config.reconcileBaseMs / 1000) });
+    const windowUsed = Date.now() >= until;
+    await this.boss?.send(QUEUE, {}, { ...this.runOptions(), startAfter: windowUsed ? 0 : Math.ceil(this.config.reconcileBaseMs / 1000) });
+  }
+
+  /** Set on every run (not on the queue, which pg-boss 10 never updates once created). */
+  private runOptions(): PgBoss.SendOptions {
+    return { expireInSeconds: this.timing.expireInSeconds, retryLimit: RETRY_LIMIT };
   }
 }

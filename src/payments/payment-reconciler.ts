@@ -8,7 +8,8 @@ import { type CallOutcome, ProviderGateway } from '../provider/provider-gateway.
 import type { PaymentRow } from './payment.js';
 import { PaymentsRepository } from './payments.repository.js';
 
-const BATCH = 50;
+/** Payments asked about at most per pass, so one pass stays bounded however many are due. */
+const MAX_PER_PASS = 50;
 
 /**
  * Settles `processing` payments by asking the provider how the charge with the payment's key
@@ -27,11 +28,19 @@ export class PaymentReconciler {
     private readonly config: AppConfig,
   ) {}
 
-  /** One pass over the payments that are due; returns how many it settled. */
-  async runOnce(): Promise<number> {
-    const due = await this.payments.leaseDueForReconcile(BATCH, this.config.providerBudgetMs * 2);
+  /**
+   * One pass over the payments that are due, each at most once, leasing none after `until` but at
+   * least one; returns how many it settled. They are leased one at a time, so each lease (two
+   * provider budgets: a lookup, then perhaps a charge) covers that payment's own calls, not a wait
+   * behind others.
+   */
+  async runOnce(until = Number.POSITIVE_INFINITY): Promise<number> {
     let settled = 0;
-    for (const payment of due) {
+    const asked: string[] = [];
+    while (asked.length < MAX_PER_PASS && (asked.length === 0 || Date.now() < until)) {
+      const payment = await this.payments.leaseDueForReconcile(this.config.providerBudgetMs * 2, asked);
+      if (!payment) break;
+      asked.push(payment.id);
       const outcome = await this.ask(payment);
       if (outcome.kind === 'unknown') {
         const attempts = payment.reconcile_attempts + 1;

@@ -109,19 +109,21 @@ export class PaymentsRepository {
   }
 
   /**
-   * Leases up to `limit` processing payments that are due, by pushing their next time out by the
+   * Leases the processing payment that has been due longest, by pushing its next time out by the
    * lease; SKIP LOCKED lets reconcilers on many instances share them without taking one twice.
+   * `skip`: the ones this pass already asked about, which a short backoff may have made due again.
    */
-  leaseDueForReconcile(limit: number, leaseMs: number): Promise<PaymentRow[]> {
-    return this.db.query(
+  async leaseDueForReconcile(leaseMs: number, skip: string[]): Promise<PaymentRow | undefined> {
+    const rows: PaymentRow[] = await this.db.query(
       `WITH leased AS (
-         UPDATE payments SET next_reconcile_at = now() + make_interval(secs => $2::double precision / 1000)
-          WHERE id IN (SELECT id FROM payments WHERE status = 'processing' AND next_reconcile_at <= now()
-                        ORDER BY next_reconcile_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         UPDATE payments SET next_reconcile_at = now() + make_interval(secs => $1::double precision / 1000)
+          WHERE id IN (SELECT id FROM payments WHERE status = 'processing' AND next_reconcile_at <= now() AND id <> ALL($2::text[])
+                        ORDER BY next_reconcile_at LIMIT 1 FOR UPDATE SKIP LOCKED)
           RETURNING *)
        SELECT * FROM leased`,
-      [limit, leaseMs],
+      [leaseMs, skip],
     );
+    return rows[0];
   }
 
   async scheduleReconcile(paymentId: string, attempts: number, afterMs: number): Promise<void> {

@@ -26,12 +26,16 @@ export class RefundReconciler {
     private readonly config: AppConfig,
   ) {}
 
-  /** One pass over the refunds that are due; returns how many it settled (succeeded or failed). */
-  async runOnce(): Promise<number> {
+  /**
+   * One pass over the refunds that are due, leasing none after `until` but at least one (so a pass
+   * of payments that used the whole window cannot starve them); returns how many it settled
+   * (succeeded or failed).
+   */
+  async runOnce(until = Number.POSITIVE_INFINITY): Promise<number> {
     let settled = 0;
     // The lease outlives the two calls a refund may need, both inside one provider budget.
     const leaseMs = this.gateway.budgetMs + this.config.reconcileBaseMs;
-    for (let i = 0; i < MAX_PER_PASS; i++) {
+    for (let i = 0; i < MAX_PER_PASS && (i === 0 || Date.now() < until); i++) {
       const refund = await this.refunds.leaseDue(leaseMs);
       if (!refund) break;
       try {

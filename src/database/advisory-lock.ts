@@ -1,0 +1,22 @@
+import type { DataSource } from 'typeorm';
+
+/**
+ * Runs `work` while holding the session advisory lock `name` on a connection of its own, so the same
+ * step in another process waits until this one is done. The lock needs no cleanup if the process
+ * dies: Postgres releases it with the connection.
+ */
+export async function withAdvisoryLock<T>(db: DataSource, name: string, work: () => Promise<T>): Promise<T> {
+  const lock = db.createQueryRunner();
+  try {
+    await lock.connect();
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+    try {
+      return await work();
+    } finally {
+      // Before the connection goes back to the pool, where the lock would otherwise stay held.
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+    }
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,68 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSandbox } from '../../src/sandbox-provider/sandbox-server.js';
+import { type ChildServer, startChildServer } from '../support/child-server.js';
+import { call } from '../support/harness.js';
+import { createScratchDatabase } from '../support/scratch-database.js';
+
+/**
+ * Before the bootstrap was serialised, 12 pairs in 20 lost one server to a deadlock in pg-boss's
+ * createQueue: 5 tries all miss it with p ≈ 0.01. Each try boots two servers, ~8 s here.
+ */
+const TRIES = 5;
+
+let sandbox: ReturnType<typeof buildSandbox>;
+let providerUrl: string;
+
+beforeAll(async () => {
+  sandbox = buildSandbox();
+  await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = sandbox.app.server.address();
+  providerUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+afterAll(() => sandbox.app.close());
+
+async function query<T>(url: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+async function stop(child: ChildServer): Promise<void> {
+  child.process.kill('SIGKILL');
+  await child.exited;
+}
+
+describe('instances booting together on a fresh database', () => {
+  it(`two servers with jobs start at once, ${TRIES} times: both serve, pg-boss is installed once, no demo merchant`, async () => {
+    for (let attempt = 1; attempt <= TRIES; attempt++) {
+      const database = await createScratchDatabase(`boot_${attempt}`);
+      const env = { DATABASE_URL: database.url, PROVIDER_URL: providerUrl, JOBS_ENABLED: 'true' };
+      const started = await Promise.allSettled([startChildServer(env), startChildServer(env)]);
+      const children = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      try {
+        const failures = started.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []));
+        expect(failures, `try ${attempt}`).toEqual([]);
+        for (const child of children) {
+          const answer = await call(child.baseUrl, 'GET', '/v1/payments');
+          expect(answer.status).toBe(401);
+          expect(child.process.exitCode).toBeNull();
+        }
+        expect(await query(database.url, `SELECT nspname FROM pg_namespace WHERE nspname = 'pgboss'`)).toHaveLength(1);
+        expect(await query(database.url, 'SELECT version FROM pgboss.version')).toHaveLength(1);
+        expect(await query(database.url, `SELECT name FROM pgboss.queue ORDER BY name`)).toEqual([{ name: '__pgboss__send-it' }, { name: 'reconcile' }]);
+        expect(await query(database.url, `SELECT name FROM pgboss.schedule`)).toEqual([{ name: 'reconcile' }]);
+        // A database named by DATABASE_URL is never given a demo merchant, nor is a key printed.
+        expect(await query(database.url, 'SELECT id FROM merchants')).toEqual([]);
+        for (const child of children) expect(child.output()).not.toMatch(/sk_(test|live)_/);
+      } finally {
+        await Promise.all(children.map(stop));
+        await database.drop();
+      }
+    }
+  }, 120_000);
+});
