@@ -12,13 +12,13 @@ import { createScratchDatabase } from '../support/scratch-database.js';
 const TRIES = 5;
 
 let sandbox: ReturnType<typeof buildSandbox>;
-let providerUrl: string;
+let sandboxUrl: string;
 
 beforeAll(async () => {
   sandbox = buildSandbox();
   await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
   const address = sandbox.app.server.address();
-  providerUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  sandboxUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 });
 afterAll(() => sandbox.app.close());
 
@@ -41,7 +41,7 @@ describe('instances booting together on a fresh database', () => {
   it(`two servers with jobs start at once, ${TRIES} times: both serve, pg-boss is installed once, no demo merchant`, async () => {
     for (let attempt = 1; attempt <= TRIES; attempt++) {
       const database = await createScratchDatabase(`boot_${attempt}`);
-      const env = { DATABASE_URL: database.url, PROVIDER_URL: providerUrl, JOBS_ENABLED: 'true' };
+      const env = { DATABASE_URL: database.url, SANDBOX_URL: sandboxUrl, JOBS_ENABLED: 'true' };
       const started = await Promise.allSettled([startChildServer(env), startChildServer(env)]);
       const children = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
       try {

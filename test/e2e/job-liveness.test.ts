@@ -94,7 +94,7 @@ describe('the reconcile job when the instance running it is killed', () => {
     // The provider now hangs: the run that picks the payment up stays inside its lookup.
     await call(stack.sandboxUrl, 'POST', '/__sandbox/config', { latency_ms: 60_000 }, { spec: false });
 
-    const holder = await startChildServer({ ...env, DATABASE_URL: database.url, PROVIDER_URL: stack.sandboxUrl, JOBS_ENABLED: 'true' });
+    const holder = await startChildServer({ ...env, DATABASE_URL: database.url, SANDBOX_URL: stack.sandboxUrl, JOBS_ENABLED: 'true' });
     try {
       // The only instance with jobs holds the run, and the run holds the payment's lease (its
       // next_reconcile_at pushed past the short backoff) while it waits on the provider.
@@ -118,7 +118,7 @@ describe('the reconcile job when the instance running it is killed', () => {
     );
     await call(stack.sandboxUrl, 'POST', '/__sandbox/config', { latency_ms: 0 }, { spec: false });
 
-    survivor = await startStack({ ...policy, databaseUrl: database.url, providerUrl: stack.sandboxUrl, jobsEnabled: true });
+    survivor = await startStack({ ...policy, databaseUrl: database.url, sandboxUrl: stack.sandboxUrl, jobsEnabled: true });
     // The takeover clock started when the dead run did, before the kill; the lease may end after it.
     const limitMs = Math.max(dueInMs, timing.takeoverMs) + MARGIN_MS;
     let status = 'processing';
