@@ -40,7 +40,9 @@ export class Completer implements OnApplicationBootstrap, OnApplicationShutdown 
   async runOnce(): Promise<{ released: number; finished: number }> {
     let released = await this.idempotency.releaseStaleStarted(BATCH);
     let finished = 0;
-    for (const key of await this.idempotency.leaseStale(BATCH)) {
+    for (let i = 0; i < BATCH; i++) {
+      const key = await this.idempotency.leaseStale();
+      if (!key) break;
       const operation = this.operations.get(key.request.route);
       const traceId = newTraceId();
       if (!operation) {

@@ -130,22 +130,24 @@ export class IdempotencyRepository {
   }
 
   /**
-   * Leases up to `limit` keys past `started` and unfinished that nobody has touched for a whole
-   * lease (their owner died or gave up): their provider call may have been made. SKIP LOCKED lets
-   * any number of completers on any number of instances share the work.
+   * Leases the key past `started` and unfinished that has gone untouched longest, if it has for a
+   * whole lease (its owner died or gave up): its provider call may have been made. One at a time, so
+   * the lease covers that key's own work, not a wait behind others'. SKIP LOCKED lets any number of
+   * completers on any number of instances share the work.
    */
-  async leaseStale(leaseMs: number, limit: number, owner: string): Promise<IdempotencyKeyRow[]> {
-    return this.db.query(
+  async leaseStale(leaseMs: number, owner: string): Promise<IdempotencyKeyRow | undefined> {
+    const rows: IdempotencyKeyRow[] = await this.db.query(
       `WITH leased AS (
-         UPDATE idempotency_keys SET locked_at = now(), locked_by = $3
-          WHERE id IN (SELECT id FROM idempotency_keys
-                        WHERE recovery_point NOT IN ('started', 'finished')
-                          AND locked_at < now() - make_interval(secs => $1::double precision / 1000)
-                        ORDER BY locked_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         UPDATE idempotency_keys SET locked_at = now(), locked_by = $2
+          WHERE id = (SELECT id FROM idempotency_keys
+                       WHERE recovery_point NOT IN ('started', 'finished')
+                         AND locked_at < now() - make_interval(secs => $1::double precision / 1000)
+                       ORDER BY locked_at LIMIT 1 FOR UPDATE SKIP LOCKED)
           RETURNING ${COLUMNS}, true AS lease_fresh)
        SELECT * FROM leased`,
-      [leaseMs, limit, owner],
+      [leaseMs, owner],
     );
+    return rows[0];
   }
 
   /** Deletes one batch of finished keys older than the TTL; returns how many it deleted. */

@@ -164,11 +164,10 @@ export class IdempotencyService {
     return this.keys.deleteStaleStarted(this.config.idempotencyLeaseMs, limit);
   }
 
-  leaseStale(limit: number): Promise<ClaimedKey[]> {
+  async leaseStale(): Promise<ClaimedKey | undefined> {
     const owner = randomUUID();
-    return this.keys
-      .leaseStale(this.config.idempotencyLeaseMs, limit, owner)
-      .then((rows) => rows.map((row) => this.toClaimed(row, owner)));
+    const row = await this.keys.leaseStale(this.config.idempotencyLeaseMs, owner);
+    return row && this.toClaimed(row, owner);
   }
 
   deleteExpiredBatch(): Promise<number> {

@@ -140,6 +140,39 @@ describe('a process dying at each recovery point', () => {
   });
 });
 
+describe('a completer that dies holding a key', () => {
+  it('leaves it to another instance, which finishes it one lease later with the one charge', async () => {
+    const key = randomUUID();
+    await crashAt('provider_called', key);
+    const [{ locked_by: deadOwner }] = await stack.db.query('SELECT locked_by FROM idempotency_keys WHERE key = $1', [key]);
+    // A second server whose completer takes the key once its lease is stale, and hangs asking the provider.
+    stack.sandbox.configure({ latencyMs: 5_000 });
+    const child = await startChildServer({
+      DATABASE_URL: stack.config.databaseUrl!,
+      SANDBOX_URL: stack.sandboxUrl,
+      ...SHORT_LEASE_ENV,
+      PROVIDER_TIMEOUT_MS: '500',
+      COMPLETER_INTERVAL_MS: '100',
+    });
+    let owner = deadOwner;
+    for (let i = 0; owner === deadOwner && i < 100; i++) {
+      await sleep(50);
+      [{ locked_by: owner }] = await stack.db.query('SELECT locked_by FROM idempotency_keys WHERE key = $1', [key]);
+    }
+    expect(owner).not.toBe(deadOwner);
+    child.process.kill('SIGKILL');
+    expect(await child.exited).toBe('SIGKILL');
+    stack.sandbox.configure({ latencyMs: 0 });
+
+    const completer = stack.app.get(Completer);
+    expect(await completer.runOnce()).toEqual({ released: 0, finished: 0 }); // the dead completer's lease is fresh
+    await sleep(LEASE_MS + 100);
+    expect(await completer.runOnce()).toEqual({ released: 0, finished: 1 });
+    expect(await keyState(key)).toMatchObject({ recovery_point: 'finished', locked: false });
+    expect(totalCharges(stack)).toBe(1);
+  });
+});
+
 describe('a server error inside a phase', () => {
   it('gives the lease back and keeps the recovery point; the retry resumes at once', async () => {
     const key = randomUUID();
