@@ -39,7 +39,8 @@ if (!sandboxUrl) {
   sandboxUrl = `http://127.0.0.1:${config.sandboxPort}`;
   say(`sandbox provider (test mode) on ${sandboxUrl}`);
 }
-say(config.providerUrl ? `live mode charges through ${config.providerName} at ${config.providerUrl}` : 'live mode is off: no PROVIDER_URL');
+// The origin only: a provider URL may carry credentials.
+say(config.providerUrl ? `live mode charges through ${config.providerName} at ${new URL(config.providerUrl).origin}` : 'live mode is off: no PROVIDER_URL');
 
 const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl }));
 await app.listen({ port: config.port, host: config.host });
