@@ -20,6 +20,7 @@ const DEMO_MERCHANT = 'Demo merchant';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 const config = loadConfig();
+say(`idempay on Node ${process.version}`);
 const cleanups: (() => Promise<unknown>)[] = [];
 
 let databaseUrl = config.databaseUrl;

@@ -2,6 +2,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-schema.js';
 import { ProviderResilienceAndRefunds1763900000000 } from './migrations/1763900000000-provider-resilience-and-refunds.js';
 import { AttemptsOutliveAbandonedRequests1764000000000 } from './migrations/1764000000000-attempts-outlive-abandoned-requests.js';
+import { JobSchemaForPgBoss121764100000000 } from './migrations/1764100000000-job-schema-for-pg-boss-12.js';
 
 /** What the app sets on every connection (the migrations and the CLI run without them: DDL may take long). */
 export interface ConnectionTimeouts {
@@ -16,7 +17,12 @@ export function dataSourceOptions(url: string, poolSize = 10, timeouts?: Connect
   return {
     type: 'postgres',
     url,
-    migrations: [InitialSchema1763800000000, ProviderResilienceAndRefunds1763900000000, AttemptsOutliveAbandonedRequests1764000000000],
+    migrations: [
+      InitialSchema1763800000000,
+      ProviderResilienceAndRefunds1763900000000,
+      AttemptsOutliveAbandonedRequests1764000000000,
+      JobSchemaForPgBoss121764100000000,
+    ],
     migrationsTransactionMode: 'each',
     synchronize: false,
     poolSize,

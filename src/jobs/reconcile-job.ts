@@ -1,8 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import PgBoss from 'pg-boss';
-import { DataSource } from 'typeorm';
+import { PgBoss, type SendOptions } from 'pg-boss';
 import { AppConfig } from '../config/app-config.js';
-import { withAdvisoryLock } from '../database/advisory-lock.js';
 import { PaymentReconciler } from '../payments/payment-reconciler.js';
 import { RefundReconciler } from '../refunds/refund-reconciler.js';
 import { type ReconcileTiming, reconcileTiming } from './reconcile-timing.js';
@@ -27,7 +25,6 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly config: AppConfig,
-    private readonly db: DataSource,
     private readonly payments: PaymentReconciler,
     private readonly refunds: RefundReconciler,
   ) {
@@ -41,23 +38,23 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
       schema: 'pgboss',
       max: 2,
       application_name: 'idempay-jobs',
-      maintenanceIntervalSeconds: this.timing.expiryCheckSeconds,
+      // Expired runs are failed by the monitor pass, which runs on the supervise timer when the
+      // queue's monitor time is due: both at the expiry check's pace.
+      superviseIntervalSeconds: this.timing.expiryCheckSeconds,
+      monitorIntervalSeconds: this.timing.expiryCheckSeconds,
     });
     boss.on('error', (error) => this.logger.error(`pg-boss: ${error.message}`));
-    // pg-boss 10 creates its queues without a lock of its own: two instances doing it at once on a
-    // fresh database deadlock, so one installs while the others wait and then find it all there.
-    await withAdvisoryLock(this.db, 'idempay:jobs-bootstrap', async () => {
-      await boss.start();
-      await boss.createQueue(QUEUE, { name: QUEUE, policy: 'stately' });
-      await boss.schedule(QUEUE, '* * * * *', {}, this.runOptions());
-    });
+    // pg-boss 12 installs and creates queues under advisory locks of its own, so instances may boot at once.
+    await boss.start();
+    await boss.createQueue(QUEUE, { policy: 'stately' });
+    await boss.schedule(QUEUE, '* * * * *', {}, this.runOptions());
     await boss.work(QUEUE, { pollingIntervalSeconds: this.timing.pollingIntervalSeconds }, () => this.run());
     await boss.send(QUEUE, {}, this.runOptions());
     this.boss = boss;
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.boss?.stop({ graceful: true, wait: true, timeout: this.config.shutdownGraceMs });
+    await this.boss?.stop({ graceful: true, timeout: this.config.shutdownGraceMs });
   }
 
   private async run(): Promise<void> {
@@ -69,8 +66,11 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
     await this.boss?.send(QUEUE, {}, { ...this.runOptions(), startAfter: windowUsed ? 0 : Math.ceil(this.config.reconcileBaseMs / 1000) });
   }
 
-  /** Set on every run (not on the queue, which pg-boss 10 never updates once created). */
-  private runOptions(): PgBoss.SendOptions {
+  /**
+   * Set on every run, not on the queue: a queue created by an earlier version keeps its settings
+   * (pg-boss 12's updateQueue refuses to touch a policy, and 10's reset it).
+   */
+  private runOptions(): SendOptions {
     return { expireInSeconds: this.timing.expireInSeconds, retryLimit: RETRY_LIMIT };
   }
 }

@@ -5,7 +5,7 @@ export interface ReconcileTiming {
   runWindowMs: number;
   /** pg-boss fails a run still active after this; every run ends before it. */
   expireInSeconds: number;
-  /** How often pg-boss looks for expired runs (its maintenance), across all instances. */
+  /** How often pg-boss looks for expired runs (its monitor pass), across all instances. */
   expiryCheckSeconds: number;
   /** How often each instance asks for a queued run. */
   pollingIntervalSeconds: number;

@@ -47,7 +47,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
+  // pg-boss's schema too: what an earlier run (or an earlier pg-boss) left must not decide this one.
+  await client.query('DROP SCHEMA IF EXISTS public CASCADE; DROP SCHEMA IF EXISTS pgboss CASCADE; CREATE SCHEMA public;');
   await client.end();
   await runMigrations(url);
   project.provide('databaseUrl', url);
