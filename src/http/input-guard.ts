@@ -1,7 +1,7 @@
 import type { FieldError } from '../errors/problem.js';
 
 /** Deeper than any body or query of the API needs (metadata is the deepest, at 2). */
-export const MAX_INPUT_DEPTH = 8;
+const MAX_INPUT_DEPTH = 8;
 
 /** Enough to name what is wrong without walking a hostile body to its end. */
 const MAX_PROBLEMS = 20;

@@ -81,14 +81,11 @@ export class ProviderGateway {
       throw new Refusal('provider-overloaded', 'This account already has its share of calls to the payment provider in flight; nothing was charged. Retry shortly.', undefined, { 'retry-after': '1' });
     }
     const slot: ProviderSlot = {
-      charge: (request, context) => this.attempt(lane, 'charge', request.providerKey, context, (signal) => lane.provider.charge(request, signal)).then(settled),
-      refund: (request, context) => this.attempt(lane, 'refund', request.providerKey, context, (signal) => lane.provider.refund(request, signal)).then(settled),
+      charge: (request, context) => this.chargeIn(lane, request, context),
+      refund: (request, context) => this.refundIn(lane, request, context),
     };
     try {
-      return await lane.bulkhead.execute(() => work(slot));
-    } catch (error) {
-      if (error instanceof BulkheadRejectedError) throw overloaded();
-      throw error;
+      return await this.inBulkhead(lane, () => work(slot));
     } finally {
       release();
     }
@@ -97,12 +94,12 @@ export class ProviderGateway {
   /** The reconciler's charge of a payment the provider never executed: under the kill switch too, as the payment was acknowledged. */
   charge(request: ChargeRequest, context: CallContext): Promise<CallOutcome> {
     const lane = this.laneOf(context);
-    return this.inBulkhead(lane, () => this.attempt(lane, 'charge', request.providerKey, context, (signal) => lane.provider.charge(request, signal))).then(settled);
+    return this.inBulkhead(lane, () => this.chargeIn(lane, request, context));
   }
 
   refund(request: RefundRequest, context: CallContext): Promise<CallOutcome> {
     const lane = this.laneOf(context);
-    return this.inBulkhead(lane, () => this.attempt(lane, 'refund', request.providerKey, context, (signal) => lane.provider.refund(request, signal))).then(settled);
+    return this.inBulkhead(lane, () => this.refundIn(lane, request, context));
   }
 
   /**
@@ -129,12 +126,21 @@ export class ProviderGateway {
     }
   }
 
+  private chargeIn(lane: ProviderLane, request: ChargeRequest, context: CallContext): Promise<CallOutcome> {
+    return this.attempt(lane, 'charge', request.providerKey, context, (signal) => lane.provider.charge(request, signal)).then(settled);
+  }
+
+  private refundIn(lane: ProviderLane, request: RefundRequest, context: CallContext): Promise<CallOutcome> {
+    return this.attempt(lane, 'refund', request.providerKey, context, (signal) => lane.provider.refund(request, signal)).then(settled);
+  }
+
   private laneOf(context: CallContext): ProviderLane {
     const lane = this.lanes.get(context.mode);
     if (!lane) throw new Refusal('live-mode-not-configured', `No payment provider is configured for ${context.mode} mode.`, undefined, { 'retry-after': '3600' });
     return lane;
   }
 
+  /** A full bulkhead (slots and queue) is a Refusal: nothing was sent. */
   private async inBulkhead<T>(lane: ProviderLane, work: () => Promise<T>): Promise<T> {
     try {
       return await lane.bulkhead.execute(work);

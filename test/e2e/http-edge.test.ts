@@ -163,32 +163,27 @@ describe("the router's own refusals are problem+json with a status the operation
   const long = `pay_${'x'.repeat(120)}`;
   const badEncodings = ['%E0%A4%A', 'pay%FF', 'pay%zz', '%'];
 
-  it('an id over the router\'s parameter limit → 404 resource-not-found on every operation that takes one', async () => {
+  /** Every operation that takes an id, with `id` as its payment id (and `refundId` as the refund's). */
+  async function everyIdOperation(id: string, refundId = id) {
     const key = merchant.test_key;
-    const answers = [
-      await call(stack.baseUrl, 'GET', `/v1/payments/${long}`, undefined, { key }),
-      await call(stack.baseUrl, 'PATCH', `/v1/payments/${long}`, { description: 'x' }, { key, idempotencyKey: randomUUID() }),
-      await call(stack.baseUrl, 'POST', `/v1/payments/${long}/refunds`, {}, { key, idempotencyKey: randomUUID() }),
-      await call(stack.baseUrl, 'GET', `/v1/payments/${long}/refunds`, undefined, { key }),
-      await call(stack.baseUrl, 'GET', `/v1/payments/pay_1/refunds/re_${'x'.repeat(120)}`, undefined, { key }),
-      await call(stack.baseUrl, 'GET', `/v2/payments/${long}`, undefined, { key }),
-      await call(stack.baseUrl, 'GET', `/v1/payments/${long}`, undefined, {}),
+    return [
+      await call(stack.baseUrl, 'GET', `/v1/payments/${id}`, undefined, { key }),
+      await call(stack.baseUrl, 'PATCH', `/v1/payments/${id}`, { description: 'x' }, { key, idempotencyKey: randomUUID() }),
+      await call(stack.baseUrl, 'POST', `/v1/payments/${id}/refunds`, {}, { key, idempotencyKey: randomUUID() }),
+      await call(stack.baseUrl, 'GET', `/v1/payments/${id}/refunds`, undefined, { key }),
+      await call(stack.baseUrl, 'GET', `/v1/payments/pay_1/refunds/${refundId}`, undefined, { key }),
+      await call(stack.baseUrl, 'GET', `/v2/payments/${id}`, undefined, { key }),
     ];
+  }
+
+  it('an id over the router\'s parameter limit → 404 resource-not-found on every operation that takes one', async () => {
+    const answers = [...(await everyIdOperation(long, `re_${'x'.repeat(120)}`)), await call(stack.baseUrl, 'GET', `/v1/payments/${long}`, undefined, {})];
     for (const res of answers) expectProblem(res, 404, 'resource-not-found');
     await nothingStored();
   });
 
   it.each(badEncodings)('a path with bad percent-encoding (%s) → 400 validation-failed on every operation', async (bad) => {
-    const key = merchant.test_key;
-    const answers = [
-      await call(stack.baseUrl, 'GET', `/v1/payments/${bad}`, undefined, { key }),
-      await call(stack.baseUrl, 'PATCH', `/v1/payments/${bad}`, { description: 'x' }, { key, idempotencyKey: randomUUID() }),
-      await call(stack.baseUrl, 'POST', `/v1/payments/${bad}/refunds`, {}, { key, idempotencyKey: randomUUID() }),
-      await call(stack.baseUrl, 'GET', `/v1/payments/${bad}/refunds`, undefined, { key }),
-      await call(stack.baseUrl, 'GET', `/v1/payments/pay_1/refunds/${bad}`, undefined, { key }),
-      await call(stack.baseUrl, 'GET', `/v2/payments/${bad}`, undefined, { key }),
-    ];
-    for (const res of answers) {
+    for (const res of await everyIdOperation(bad)) {
       expectProblem(res, 400, 'validation-failed');
       expect(res.body.detail).toMatch(/percent-encoding/);
     }
