@@ -53,6 +53,8 @@ export class AppConfig {
   readonly completerIntervalMs: number;
   readonly sweeperIntervalMs: number;
   readonly sweeperBatchSize: number;
+  /** Memory for finished keys' answers, so most replays need no query; 0 turns it off. */
+  readonly replayCacheMaxBytes: number;
   readonly bodyLimitBytes: number;
   /** Receiving one request (headers and body; not its handling), its headers, and an idle keep-alive connection. */
   readonly httpRequestTimeoutMs: number;
@@ -186,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     completerIntervalMs: int(env, 'COMPLETER_INTERVAL_MS', 5_000, 50, 3_600_000),
     sweeperIntervalMs: int(env, 'SWEEPER_INTERVAL_MS', 60_000, 50, 86_400_000),
     sweeperBatchSize: int(env, 'SWEEPER_BATCH_SIZE', 1_000, 1, 100_000),
+    replayCacheMaxBytes: int(env, 'REPLAY_CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 16 * 1024 * 1024 * 1024),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     httpRequestTimeoutMs,
     httpHeadersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', Math.min(10_000, httpRequestTimeoutMs), 100, 600_000),

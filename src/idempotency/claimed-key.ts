@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../auth/auth-context.js';
 
 export const STARTED = 'started';
@@ -15,6 +16,9 @@ export interface IdempotentRequest {
 
 /** A key this process holds the lease on; every phase checks the lease is still ours. */
 export class ClaimedKey {
+  /** Set once the claim was removed (a refusal): nothing is left of it to finish or release. */
+  abandoned = false;
+
   constructor(
     readonly id: string,
     readonly owner: string,
@@ -24,5 +28,25 @@ export class ClaimedKey {
     readonly request: IdempotentRequest,
     readonly recoveryPoint: string,
     readonly resourceId: string | null,
+    /** When the key was first stored: its answer may be replayed until its TTL from then. */
+    readonly createdAt: Date,
+  ) {}
+}
+
+/**
+ * One request's use of its Idempotency-Key, before and after the claim. Most routes have it claimed
+ * before their handler runs; an operation whose first write can carry the claim (a create) claims it
+ * itself, in that same statement.
+ */
+export class IdempotentCall {
+  /** The lease this request would take, and holds once `claimed` is set. */
+  readonly owner = randomUUID();
+  claimed: ClaimedKey | undefined;
+
+  constructor(
+    readonly auth: AuthContext,
+    readonly key: string,
+    readonly request: IdempotentRequest,
+    readonly fingerprint: string,
   ) {}
 }

@@ -50,7 +50,7 @@ export class Completer implements OnApplicationBootstrap, OnApplicationShutdown 
         continue;
       }
       try {
-        if (await this.idempotency.execute(key, traceId, () => operation(key))) finished++;
+        if (await this.idempotency.execute(() => key, traceId, () => operation(key))) finished++;
         else released++;
       } catch (error) {
         this.logger.warn(`key ${key.id} not finished yet (trace ${traceId}): ${error instanceof Error ? error.message : String(error)}`);

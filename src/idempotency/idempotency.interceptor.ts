@@ -1,6 +1,6 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, map, type Observable, of } from 'rxjs';
 import { CrashPoints } from '../faults/crash-points.js';
 import { ProblemError } from '../errors/problem.js';
@@ -9,12 +9,13 @@ import { validateDto } from '../http/validate-dto.js';
 import type { IdempotentRequest } from './claimed-key.js';
 import { IDEMPOTENT, type IdempotentOptions } from './idempotent-options.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
-import { IdempotencyService } from './idempotency.service.js';
-import { type StoredResponse, toWebResponse } from './stored-response.js';
+import { IdempotencyService, Replayed } from './idempotency.service.js';
+import type { StoredResponse } from './stored-response.js';
 
 /**
- * The cached-response interceptor: validates, claims the key (phase 1), replays a stored answer or
- * runs the handler, and sends every answer from its stored bytes so a replay is identical.
+ * The cached-response interceptor: validates, answers a key this process saw finish from memory,
+ * claims the key (phase 1) unless the operation does, replays a stored answer or runs the handler,
+ * and sends every answer from its stored bytes so a replay is identical.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -24,9 +25,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
     private readonly crashPoints: CrashPoints,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler<StoredResponse>): Promise<Observable<Response>> {
+  async intercept(context: ExecutionContext, next: CallHandler<StoredResponse | Replayed>): Promise<Observable<string>> {
     const options = this.reflector.get<IdempotentOptions>(IDEMPOTENT, context.getHandler());
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
     const auth = request.auth;
     if (!auth) throw new Error('@Idempotent() route reached without authentication');
 
@@ -41,15 +43,26 @@ export class IdempotencyInterceptor implements NestInterceptor {
       pathParams: request.params as Record<string, string>,
       body: request.body as Record<string, unknown>,
     };
+    const call = this.idempotency.callOf(auth, key, idempotentRequest);
+    const cached = this.idempotency.cachedAnswer(call);
+    if (cached) return of(send(reply, cached, true));
 
-    const outcome = await this.idempotency.claim(auth, key, idempotentRequest);
-    if (outcome.kind === 'replay') return of(toWebResponse(outcome.response, true));
-    this.crashPoints.reached('claimed');
-
+    if (!options.claimedByOperation) {
+      const outcome = await this.idempotency.claim(call);
+      if (outcome.kind === 'replay') return of(send(reply, outcome.response, true));
+      this.crashPoints.reached('claimed');
+    }
     request.body = dto;
-    request.claimedIdempotencyKey = outcome.key;
-    return from(this.idempotency.execute(outcome.key, request.id, () => lastValueFrom(next.handle()))).pipe(
-      map((stored) => toWebResponse(stored, false)),
+    request.idempotentCall = call;
+    return from(this.idempotency.execute(() => call.claimed, request.id, () => lastValueFrom(next.handle()))).pipe(
+      map((answer) => (answer instanceof Replayed ? send(reply, answer.response, true) : send(reply, answer, false))),
     );
   }
+}
+
+/** Status and headers on the reply, the stored body as the bytes to send: no re-serialization. */
+function send(reply: FastifyReply, stored: StoredResponse, replayed: boolean): string {
+  reply.status(stored.status).headers(stored.headers);
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  return stored.body;
 }

@@ -5,10 +5,11 @@ import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { IdempotencyService } from './idempotency.service.js';
 import { IdempotentOperations } from './idempotent-operations.js';
+import { ReplayCache } from './replay-cache.js';
 import { Sweeper } from './sweeper.js';
 
 @Module({
-  providers: [IdempotencyRepository, IdempotencyService, IdempotencyInterceptor, IdempotentOperations, CrashPoints, Completer, Sweeper],
+  providers: [IdempotencyRepository, ReplayCache, IdempotencyService, IdempotencyInterceptor, IdempotentOperations, CrashPoints, Completer, Sweeper],
   exports: [IdempotencyService, IdempotencyInterceptor, IdempotentOperations, CrashPoints],
 })
 export class IdempotencyModule {}

@@ -22,10 +22,11 @@ export interface IdempotencyKeyRow {
   response_status: number | null;
   response_headers: Record<string, string> | null;
   response_body: string | null;
+  created_at: Date;
 }
 
 const COLUMNS = `id::text, merchant_id, mode, key, method, route, path, path_params, fingerprint, request_params,
-  recovery_point, resource_id, locked_by, response_status, response_headers, response_body`;
+  recovery_point, resource_id, locked_by, response_status, response_headers, response_body, created_at`;
 
 @Injectable()
 export class IdempotencyRepository {
@@ -61,11 +62,14 @@ export class IdempotencyRepository {
     return rows[0];
   }
 
-  /** A finished key without a lock: its row no longer changes, so a replay needs no transaction. */
-  async findFinished(auth: AuthContext, key: string): Promise<IdempotencyKeyRow | undefined> {
+  /**
+   * The key without a lock. A finished key's row no longer changes, nor does any key's request, so
+   * a replay or a 422 needs no transaction; neither does learning there is no such key.
+   */
+  async find(auth: AuthContext, key: string): Promise<IdempotencyKeyRow | undefined> {
     const rows: IdempotencyKeyRow[] = await this.db.query(
       `SELECT ${COLUMNS}, false AS lease_fresh FROM idempotency_keys
-        WHERE merchant_id = $1 AND mode = $2 AND key = $3 AND recovery_point = 'finished'`,
+        WHERE merchant_id = $1 AND mode = $2 AND key = $3`,
       [auth.merchantId, auth.mode, key],
     );
     return rows[0];

@@ -4,12 +4,18 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody, Refusal } from '../errors/problem.js';
-import { ClaimedKey, FINISHED, type IdempotentRequest } from './claimed-key.js';
+import { ClaimedKey, FINISHED, IdempotentCall, type IdempotentRequest } from './claimed-key.js';
 import { differingFields, fingerprint } from './fingerprint.js';
 import { IdempotencyRepository, type IdempotencyKeyRow } from './idempotency.repository.js';
+import { type FinishedKey, ReplayCache } from './replay-cache.js';
 import type { StoredResponse } from './stored-response.js';
 
 export type ClaimOutcome = { kind: 'replay'; response: StoredResponse } | { kind: 'proceed'; key: ClaimedKey };
+
+/** An earlier request's answer, sent again (`Idempotent-Replayed: true`). */
+export class Replayed {
+  constructor(readonly response: StoredResponse) {}
+}
 
 /** Thrown by a phase whose lease was taken over by another process: that process now owns the key. */
 export class LeaseLostError extends ProblemError {
@@ -50,50 +56,79 @@ export class IdempotencyService {
   constructor(
     private readonly db: DataSource,
     private readonly keys: IdempotencyRepository,
+    private readonly replays: ReplayCache,
     private readonly config: AppConfig,
   ) {}
+
+  callOf(auth: AuthContext, key: string, request: IdempotentRequest): IdempotentCall {
+    return new IdempotentCall(auth, key, request, fingerprintOf(request));
+  }
+
+  /** The answer of a finished key this process has seen, with no query; a different request with it is refused. */
+  cachedAnswer(call: IdempotentCall): StoredResponse | undefined {
+    const finished = this.replays.get(call.auth, call.key);
+    if (finished) refuseDifferent(finished, call);
+    return finished?.response;
+  }
 
   /**
    * Phase 1. Claims the key for a new request, or decides what an earlier request with the same key
    * means for this one: replay its answer, refuse a different body (422), refuse while it runs (409),
    * or take over the lease of an owner that died and resume from its recovery point.
    */
-  async claim(auth: AuthContext, key: string, request: IdempotentRequest): Promise<ClaimOutcome> {
-    const print = fingerprintOf(request);
+  async claim(call: IdempotentCall): Promise<ClaimOutcome> {
+    const outcome = await this.claimKey(call, true);
+    // Removed between two reads (its request was refused): a retry starts afresh.
+    if (!outcome) throw keyInUse();
+    return outcome;
+  }
+
+  /** The same, for an operation that stores its claim itself: undefined when the key does not exist. */
+  claimExisting(call: IdempotentCall): Promise<ClaimOutcome | undefined> {
+    return this.claimKey(call, false);
+  }
+
+  private async claimKey(call: IdempotentCall, insert: boolean): Promise<ClaimOutcome | undefined> {
+    const { auth, key, request } = call;
     // Most retries find a finished key: answered from one plain read, with no lock and no commit.
-    const finished = await this.keys.findFinished(auth, key);
-    if (finished) return this.answerExisting(finished, request, print);
-
-    const owner = randomUUID();
+    const found = await this.keys.find(auth, key);
+    if (found && (found.recovery_point === FINISHED || found.fingerprint !== call.fingerprint)) return this.answerExisting(found, call);
+    if (!found) {
+      if (!insert) return undefined;
+      // A new key: one statement, committed on its own.
+      const inserted = await this.keys.insertClaimed(this.db.manager, auth, key, request, call.fingerprint, call.owner);
+      if (inserted) return this.proceed(call, inserted);
+    }
+    // The key is unfinished (or was stored just now by another request): decided under its row lock.
     return this.db.transaction(async (m) => {
-      const inserted = await this.keys.insertClaimed(m, auth, key, request, print, owner);
-      if (inserted) return { kind: 'proceed', key: this.toClaimed(inserted, owner) };
-
       const existing = await this.keys.lockByKey(m, auth, key, this.config.idempotencyLeaseMs);
-      if (!existing) throw new Error('idempotency key vanished while locked');
-      if (existing.fingerprint !== print || existing.recovery_point === FINISHED) return this.answerExisting(existing, request, print);
-      if (existing.lease_fresh) {
-        throw new ProblemError('idempotency-key-in-use', 'A request with this Idempotency-Key is still in progress.', undefined, {
-          'retry-after': '1',
-        });
-      }
-      await this.keys.takeLease(m, existing.id, owner);
-      return { kind: 'proceed', key: this.toClaimed(existing, owner) };
+      if (!existing) return undefined;
+      if (existing.fingerprint !== call.fingerprint || existing.recovery_point === FINISHED) return this.answerExisting(existing, call);
+      if (existing.lease_fresh) throw keyInUse();
+      await this.keys.takeLease(m, existing.id, call.owner);
+      return this.proceed(call, existing);
     });
   }
 
+  /** The key an operation stored in its own first statement, leased to this call. */
+  claimed(call: IdempotentCall, id: string, recoveryPoint: string, resourceId: string, createdAt: Date): ClaimedKey {
+    call.claimed = new ClaimedKey(id, call.owner, call.auth, call.key, call.fingerprint, call.request, recoveryPoint, resourceId, createdAt);
+    return call.claimed;
+  }
+
+  private proceed(call: IdempotentCall, row: IdempotencyKeyRow): ClaimOutcome {
+    call.claimed = this.toClaimed(row, call.owner);
+    return { kind: 'proceed', key: call.claimed };
+  }
+
   /** A different request with the key is refused, whatever its state; the same one gets the stored answer. */
-  private answerExisting(existing: IdempotencyKeyRow, request: IdempotentRequest, print: string): ClaimOutcome {
-    if (existing.fingerprint !== print) {
-      const before = { method: existing.method, path: existing.path, ...existing.request_params };
-      const now = { method: request.method, path: request.path, ...request.body };
-      throw new KeyReusedError('This Idempotency-Key was first used with a different request', differingFields(before, now));
-    }
+  private answerExisting(existing: IdempotencyKeyRow, call: IdempotentCall): ClaimOutcome {
+    const first = { fingerprint: existing.fingerprint, method: existing.method, path: existing.path, requestParams: existing.request_params };
+    refuseDifferent(first, call);
     if (existing.response_status === null || existing.response_body === null) throw new Error(`key ${existing.id} is finished without a response`);
-    return {
-      kind: 'replay',
-      response: { status: existing.response_status, headers: existing.response_headers ?? {}, body: existing.response_body },
-    };
+    const response = { status: existing.response_status, headers: existing.response_headers ?? {}, body: existing.response_body };
+    this.replays.remember(call.auth, call.key, existing.created_at, { ...first, response });
+    return { kind: 'replay', response };
   }
 
   /** One phase: a transaction that first checks the lease is still ours and holds the key's row lock. */
@@ -124,35 +159,47 @@ export class IdempotencyService {
       await undo?.(m);
       await this.keys.delete(m, key.id);
     });
+    key.abandoned = true;
   }
 
   /**
-   * Runs an operation on a claimed key. A Refusal (nothing was done) removes the claim. Another
-   * client error raised after the operation started is the request's answer and is stored like a
-   * success. Any other failure gives the lease back and keeps the recovery point: a key still at
-   * `started` is then released by the completer, a later one resumed once the provider was asked.
+   * Runs an operation on a key, claimed before or by the operation (`claimed` tells which key, if
+   * any, it holds). A Refusal (nothing was done) removes the claim. Another client error raised
+   * after the claim is the request's answer and is stored like a success. Any other failure gives
+   * the lease back and keeps the recovery point: a key still at `started` is then released by the
+   * completer, a later one resumed once the provider was asked. A finished answer is remembered for
+   * the replays that follow.
    */
-  async execute<T>(key: ClaimedKey, traceId: string, run: () => Promise<T>): Promise<T | StoredResponse> {
+  async execute<T extends StoredResponse | Replayed | undefined>(claimed: () => ClaimedKey | undefined, traceId: string, run: () => Promise<T>): Promise<T | StoredResponse> {
+    let result: T | StoredResponse;
     try {
-      return await run();
+      result = await run();
     } catch (error) {
+      const key = claimed();
+      if (!key || key.abandoned) throw error;
       if (error instanceof Refusal) {
         // If even this cannot be written (the database went away), the key stays at a point the completer releases.
         await this.abandon(key).catch((e: unknown) => this.logger.error(`could not remove the claim of refused key ${key.id}: ${String(e)}`));
         throw error;
       }
-      if (error instanceof ProblemError && !(error instanceof LeaseLostError) && error.status < 500) {
-        const response = storedProblem(error, traceId, key.request.path);
-        try {
-          return await this.phase(key, (m) => this.finish(m, key, response));
-        } catch (storeError) {
-          await this.release(key);
-          throw storeError;
-        }
+      if (!(error instanceof ProblemError) || error instanceof LeaseLostError || error.status >= 500) {
+        if (!(error instanceof LeaseLostError)) await this.release(key);
+        throw error;
       }
-      if (!(error instanceof LeaseLostError)) await this.release(key);
-      throw error;
+      const response = storedProblem(error, traceId, key.request.path);
+      try {
+        result = await this.phase(key, (m) => this.finish(m, key, response));
+      } catch (storeError) {
+        await this.release(key);
+        throw storeError;
+      }
     }
+    const key = claimed();
+    if (key && result && !(result instanceof Replayed)) {
+      const { fingerprint, request } = key;
+      this.replays.remember(key.auth, key.key, key.createdAt, { fingerprint, method: request.method, path: request.path, requestParams: request.body, response: result });
+    }
+    return result;
   }
 
   private release(key: ClaimedKey): Promise<void> {
@@ -184,6 +231,20 @@ export class IdempotencyService {
       { method: row.method, route: row.route, path: row.path, pathParams: row.path_params, body: row.request_params },
       row.recovery_point,
       row.resource_id,
+      row.created_at,
     );
   }
+}
+
+/** 409 while the key's first request still runs (or its owner's lease has not run out). */
+export function keyInUse(): ProblemError {
+  return new ProblemError('idempotency-key-in-use', 'A request with this Idempotency-Key is still in progress.', undefined, { 'retry-after': '1' });
+}
+
+/** 422 when the call is not the request first sent with its key. */
+function refuseDifferent(first: Omit<FinishedKey, 'response'>, call: IdempotentCall): void {
+  if (first.fingerprint === call.fingerprint) return;
+  const before = { method: first.method, path: first.path, ...first.requestParams };
+  const now = { method: call.request.method, path: call.request.path, ...call.request.body };
+  throw new KeyReusedError('This Idempotency-Key was first used with a different request', differingFields(before, now));
 }

@@ -1,8 +1,9 @@
 import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { Auth, type AuthContext } from '../auth/auth-context.js';
 import { DtoPipe } from '../http/dto.pipe.js';
-import type { ClaimedKey } from '../idempotency/claimed-key.js';
-import { Idempotent, IdempotencyKey } from '../idempotency/idempotent.decorator.js';
+import type { ClaimedKey, IdempotentCall } from '../idempotency/claimed-key.js';
+import type { Replayed } from '../idempotency/idempotency.service.js';
+import { Idempotent, IdempotencyCall, IdempotencyKey } from '../idempotency/idempotent.decorator.js';
 import type { StoredResponse } from '../idempotency/stored-response.js';
 import { CreatePaymentDto } from './dto/create-payment.dto.js';
 import { ListPaymentsQuery } from './dto/list-payments.query.js';
@@ -22,9 +23,9 @@ export class PaymentsController {
   ) {}
 
   @Post()
-  @Idempotent({ body: CreatePaymentDto })
-  create(@Auth() auth: AuthContext, @Body() dto: CreatePaymentDto, @IdempotencyKey() key: ClaimedKey): Promise<StoredResponse> {
-    return this.createPayment.run(auth, dto, key);
+  @Idempotent({ body: CreatePaymentDto, claimedByOperation: true })
+  create(@Auth() auth: AuthContext, @Body() dto: CreatePaymentDto, @IdempotencyCall() call: IdempotentCall): Promise<StoredResponse | Replayed> {
+    return this.createPayment.run(auth, dto, call);
   }
 
   @Get()

@@ -4,6 +4,7 @@ import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { ProviderModule } from '../provider/provider.module.js';
 import { CreatePaymentOperation } from './operations/create-payment.operation.js';
 import { UpdatePaymentOperation } from './operations/update-payment.operation.js';
+import { PaymentPhasesRepository } from './payment-phases.repository.js';
 import { PaymentReconciler } from './payment-reconciler.js';
 import { PaymentsController } from './payments.controller.js';
 import { PaymentsRepository } from './payments.repository.js';
@@ -13,7 +14,7 @@ import { PaymentsV2Controller } from './v2/payments-v2.controller.js';
 @Module({
   imports: [IdempotencyModule, ProviderModule, EventsModule],
   controllers: [PaymentsController, PaymentsV2Controller],
-  providers: [PaymentsRepository, PaymentsService, CreatePaymentOperation, UpdatePaymentOperation, PaymentReconciler],
+  providers: [PaymentsRepository, PaymentPhasesRepository, PaymentsService, CreatePaymentOperation, UpdatePaymentOperation, PaymentReconciler],
   exports: [PaymentsService, PaymentReconciler],
 })
 export class PaymentsModule {}

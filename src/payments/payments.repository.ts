@@ -5,35 +5,9 @@ import { isIdOf } from '../common/ids.js';
 import type { PaymentRow, PaymentStatus } from './payment.js';
 import { canMove } from './payment-state.js';
 
-export interface NewPayment {
-  id: string;
-  operationId: string;
-  requestFingerprint: string;
-  amount: number;
-  currency: string;
-  paymentMethod: string;
-  description: string | null;
-  metadata: Record<string, string>;
-  providerKey: string;
-}
-
 @Injectable()
 export class PaymentsRepository {
   constructor(private readonly db: DataSource) {}
-
-  /** Inserts a pending payment; undefined when one already holds this operation_id. */
-  async insert(m: EntityManager, auth: AuthContext, p: NewPayment): Promise<PaymentRow | undefined> {
-    const rows: PaymentRow[] = await m.query(
-      `INSERT INTO payments (id, merchant_id, mode, operation_id, request_fingerprint, amount, currency,
-                             payment_method, description, metadata, status, provider_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)
-       ON CONFLICT ON CONSTRAINT uq_payments_merchant_mode_operation DO NOTHING
-       RETURNING *`,
-      [p.id, auth.merchantId, auth.mode, p.operationId, p.requestFingerprint, p.amount, p.currency, p.paymentMethod,
-        p.description, p.metadata, p.providerKey],
-    );
-    return rows[0];
-  }
 
   /**
    * Removes a payment the provider never charged, and the events an update of it appended (nothing
@@ -47,14 +21,6 @@ export class PaymentsRepository {
       [paymentId],
     );
     if (deleted.length !== 1) throw new Error(`payment ${paymentId} is no longer pending and cannot be removed`);
-  }
-
-  async findByOperationId(m: EntityManager, auth: AuthContext, operationId: string): Promise<PaymentRow | undefined> {
-    const rows: PaymentRow[] = await m.query(
-      `SELECT * FROM payments WHERE merchant_id = $1 AND mode = $2 AND operation_id = $3`,
-      [auth.merchantId, auth.mode, operationId],
-    );
-    return rows[0];
   }
 
   async findById(auth: AuthContext, id: string, m: EntityManager = this.db.manager, lock = false): Promise<PaymentRow | undefined> {

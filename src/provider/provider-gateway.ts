@@ -4,7 +4,7 @@ import type { AuthContext, Mode } from '../auth/auth-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { Refusal } from '../errors/problem.js';
 import { type ChargeRequest, PaymentProviders, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
-import { ProviderAttemptsRepository } from './provider-attempts.repository.js';
+import { type AttemptRecord, ProviderAttemptsRepository } from './provider-attempts.repository.js';
 import { ProviderLane } from './provider-lane.js';
 import { providerAttemptsTotal } from './provider-metrics.js';
 import { ProviderSettingsRepository } from './provider-settings.repository.js';
@@ -22,10 +22,17 @@ export interface CallContext {
   refundId?: string;
   /** Epoch milliseconds by which every attempt, and the waits between them, must be over. */
   deadline: number;
+  /**
+   * Where the attempts' records go when the caller stores them in its own next transaction (a
+   * charge's outcome phase); otherwise each one is written as it ends.
+   */
+  attempts?: AttemptRecord[];
 }
 
 /** A slot in a lane's bulkhead, held by one new charge or refund from before it is stored until its call ends. */
 export interface ProviderSlot {
+  /** The lane's provider, as its attempts are recorded. */
+  readonly provider: string;
   /** Throws a Refusal when the provider was certainly not reached (no connection, 429s, breaker). */
   charge(request: ChargeRequest, context: CallContext): Promise<CallOutcome>;
   refund(request: RefundRequest, context: CallContext): Promise<CallOutcome>;
@@ -81,6 +88,7 @@ export class ProviderGateway {
       throw new Refusal('provider-overloaded', 'This account already has its share of calls to the payment provider in flight; nothing was charged. Retry shortly.', undefined, { 'retry-after': '1' });
     }
     const slot: ProviderSlot = {
+      provider: lane.name,
       charge: (request, context) => this.chargeIn(lane, request, context),
       refund: (request, context) => this.refundIn(lane, request, context),
     };
@@ -118,12 +126,15 @@ export class ProviderGateway {
     const lane = this.lanes.get(context.mode);
     if (!lane) return { kind: 'unknown', reason: `no provider is configured for ${context.mode} mode` };
     const find = operation === 'find_charge' ? lane.provider.findCharge.bind(lane.provider) : lane.provider.findRefund.bind(lane.provider);
+    let answer: CallOutcome | { kind: 'not_found' };
     try {
-      return found(await this.inBulkhead(lane, () => this.attempt(lane, operation, providerKey, context, (signal) => find(providerKey, signal))));
+      answer = found(await this.inBulkhead(lane, () => this.attempt(lane, operation, providerKey, context, (signal) => find(providerKey, signal))));
     } catch (error) {
       if (error instanceof Refusal) return { kind: 'unknown', reason: error.code };
       throw error;
     }
+    if (answer.kind !== 'unknown') await this.attempts.settleSent(providerKey, answer.kind);
+    return answer;
   }
 
   private chargeIn(lane: ProviderLane, request: ChargeRequest, context: CallContext): Promise<CallOutcome> {
@@ -216,7 +227,7 @@ export class ProviderGateway {
     started: number,
   ): Promise<void> {
     providerAttemptsTotal.inc({ provider: lane.name, operation, outcome });
-    await this.attempts.insert({
+    const record: AttemptRecord = {
       merchantId: context.merchantId,
       paymentId: context.paymentId,
       refundId: context.refundId ?? null,
@@ -229,7 +240,9 @@ export class ProviderGateway {
       httpStatus,
       error,
       latencyMs: Math.round(performance.now() - started),
-    });
+    };
+    if (context.attempts) context.attempts.push(record);
+    else await this.attempts.insert(record);
   }
 }
 

@@ -7,6 +7,6 @@ import { ProviderSettingsRepository } from './provider-settings.repository.js';
 
 @Module({
   providers: [{ provide: PaymentProviders, useClass: HttpPaymentProviders }, ProviderAttemptsRepository, ProviderSettingsRepository, ProviderGateway],
-  exports: [ProviderGateway],
+  exports: [ProviderGateway, ProviderAttemptsRepository],
 })
 export class ProviderModule {}

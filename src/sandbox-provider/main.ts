@@ -2,7 +2,8 @@
 import { buildSandbox, faultsFromEnv } from './sandbox-server.js';
 
 const port = Number(process.env.SANDBOX_PORT ?? 4010);
-const { app } = buildSandbox({ faults: faultsFromEnv(process.env), logger: true });
+// LOG_LEVEL as the API reads it: a log line per request costs the sandbox more than answering it.
+const { app } = buildSandbox({ faults: faultsFromEnv(process.env), logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 await app.listen({ port, host: process.env.HOST ?? '127.0.0.1' });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => void app.close().then(() => process.exit(0)));

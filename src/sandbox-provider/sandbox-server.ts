@@ -40,7 +40,7 @@ export type { ChargeRecord } from './ledger.js';
 export interface SandboxOptions {
   /** Knobs at start; the rest default to no faults. */
   faults?: Partial<SandboxFaults>;
-  logger?: boolean;
+  logger?: boolean | { level: string };
 }
 
 export const PROVIDER_ROUTES = ['POST /v1/charges', 'GET /v1/charges', 'POST /v1/refunds', 'GET /v1/refunds'] as const;

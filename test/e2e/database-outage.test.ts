@@ -124,10 +124,14 @@ describe('a process paused in the middle of a transaction', () => {
         DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1500',
       });
 
-      // Hold the child inside its payment transaction (which locks its key's row) until it is stopped there.
+      // A create's phases are single statements, which no pause can hold open: an update's phase is
+      // a transaction of several. Hold the child inside it (its key's row is locked by then) until it
+      // is stopped there.
+      const payment = (await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: randomUUID() })).body;
       await locker.query('BEGIN; LOCK TABLE payments IN ACCESS EXCLUSIVE MODE');
       const key = randomUUID();
-      void call(child.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key }).catch(() => undefined);
+      const update = { description: 'paused' };
+      void call(child.baseUrl, 'PATCH', `/v1/payments/${payment.id}`, update, { key: merchant.test_key, idempotencyKey: key }).catch(() => undefined);
       let pid: number | undefined;
       for (let i = 0; !pid && i < 200; i++) {
         await sleep(25);
@@ -142,7 +146,7 @@ describe('a process paused in the middle of a transaction', () => {
       // The same key elsewhere waits at most the lock timeout, then is told to come back; other keys are not held up.
       const started = performance.now();
       const [sameKey, otherKey] = await Promise.all([
-        call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: key }),
+        call(stack.baseUrl, 'PATCH', `/v1/payments/${payment.id}`, update, { key: merchant.test_key, idempotencyKey: key }),
         call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: randomUUID() }),
       ]);
       expect(otherKey.status).toBe(201);
@@ -150,14 +154,15 @@ describe('a process paused in the middle of a transaction', () => {
       expect(sameKey.headers.get('retry-after')).toMatch(/^[0-9]+$/);
       expect(performance.now() - started).toBeLessThan(1_000 + 2_000);
 
-      // Postgres ends the paused session and rolls its transaction back: its payment never existed.
+      // Postgres ends the paused session and rolls its transaction back: its change never happened.
       let alive = true;
       for (let i = 0; alive && i < 80; i++) {
         await sleep(50);
         alive = (await locker.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 1;
       }
       expect(alive).toBe(false);
-      expect(await stack.db.query('SELECT id FROM payments WHERE operation_id = $1', [key])).toEqual([]);
+      expect(await stack.db.query('SELECT description FROM payments WHERE id = $1', [payment.id])).toEqual([{ description: null }]);
+      expect(await stack.db.query(`SELECT id FROM events WHERE payment_id = $1 AND type = 'payment.updated'`, [payment.id])).toEqual([]);
     } finally {
       child?.process.kill('SIGKILL');
       await locker.end();
