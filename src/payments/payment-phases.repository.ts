@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { queryPrepared } from '../database/prepared-statement.js';
 import type { IdempotentCall } from '../idempotency/claimed-key.js';
 import type { StoredResponse } from '../idempotency/stored-response.js';
 import type { AttemptRecord } from '../provider/provider-attempts.repository.js';
@@ -51,7 +52,9 @@ export class PaymentPhasesRepository {
    */
   async claimWithPayment(call: IdempotentCall, p: NewPayment, provider: string): Promise<ClaimedPayment | undefined> {
     const { auth, request } = call;
-    const rows: (PaymentRow & { key_id: string; key_resource_id: string; key_created_at: Date; sent_attempt_id: string | null })[] = await this.db.query(
+    const rows = await queryPrepared<PaymentRow & { key_id: string; key_resource_id: string; key_created_at: Date; sent_attempt_id: string | null }>(
+      this.db,
+      'create-payment-claim',
       `WITH k AS (
          INSERT INTO idempotency_keys
            (merchant_id, mode, key, method, route, path, path_params, fingerprint, request_params, locked_at, locked_by, recovery_point, resource_id)
@@ -94,7 +97,9 @@ export class PaymentPhasesRepository {
     attempts: AttemptRecord[],
   ): Promise<'stored' | 'lease-lost' | 'not-pending'> {
     const [first, ...rest] = attempts;
-    const rows: { owned: number; moved: number }[] = await this.db.query(
+    const rows = await queryPrepared<{ owned: number; moved: number }>(
+      this.db,
+      'create-payment-outcome',
       `WITH owned AS (
          SELECT id FROM idempotency_keys WHERE id = $1 AND locked_by = $2 AND recovery_point <> 'finished' FOR UPDATE),
        moved AS (
