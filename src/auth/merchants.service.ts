@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { newId } from '../common/ids.js';
+import { AppConfig } from '../config/app-config.js';
+import { ChangeNotifications } from '../database/change-notifications.js';
+import { NotifiedCache } from '../database/notified-cache.js';
 import { generateApiKey, hashApiKey, keyHint } from './api-key.js';
 import type { AuthContext } from './auth-context.js';
 import { MerchantsRepository } from './merchants.repository.js';
@@ -12,7 +15,16 @@ export interface CreatedMerchant {
 
 @Injectable()
 export class MerchantsService {
-  constructor(private readonly merchants: MerchantsRepository) {}
+  /** key hash → who is calling, for the keys seen lately. */
+  private readonly keys: NotifiedCache<AuthContext>;
+
+  constructor(
+    private readonly merchants: MerchantsRepository,
+    changes: ChangeNotifications,
+    config: AppConfig,
+  ) {
+    this.keys = new NotifiedCache(changes, 'api_keys', config.apiKeyCacheEntries);
+  }
 
   /** Creates a merchant with one test and one live key; the keys are returned once and stored only as hashes. */
   async create(name: string): Promise<CreatedMerchant> {
@@ -31,8 +43,14 @@ export class MerchantsService {
     return { merchant_id: merchantId, test_key: testKey, live_key: liveKey };
   }
 
+  /**
+   * Every authenticated request asks this, so a known key is answered from memory; a revocation
+   * reaches every instance within a second. An unknown key is asked of Postgres every time: a key
+   * just created works at once, and random keys cannot fill the memory.
+   */
   authenticate(key: string): Promise<AuthContext | undefined> {
-    return this.merchants.findByKeyHash(hashApiKey(key));
+    const keyHash = hashApiKey(key);
+    return this.keys.get(keyHash, () => this.merchants.findByKeyHash(keyHash));
   }
 
   findIdByName(name: string): Promise<string | undefined> {

@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { MerchantsRepository } from '../auth/merchants.repository.js';
 import { MerchantsService } from '../auth/merchants.service.js';
 import { loadConfig } from '../config/app-config.js';
+import { ChangeNotifications } from '../database/change-notifications.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
 import { runMigrations } from '../database/migrations.js';
 import { ProviderSettingsRepository } from '../provider/provider-settings.repository.js';
@@ -39,7 +40,8 @@ const commands: Record<string, (db: DataSource) => Promise<unknown>> = {
   'merchants create': (db) => {
     const name = values.name?.trim();
     if (!name || name.length > 200) fail(`--name must be 1 to 200 characters\n${USAGE}`);
-    return new MerchantsService(new MerchantsRepository(db)).create(name);
+    // A listener that is never started: the CLI only creates merchants, and trusts no cache.
+    return new MerchantsService(new MerchantsRepository(db), new ChangeNotifications(config), config).create(name);
   },
   'providers disable': async (db) => {
     if (!target) fail(USAGE);

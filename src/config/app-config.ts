@@ -17,6 +17,8 @@ export class AppConfig {
   readonly databaseIdleInTransactionTimeoutMs: number;
   /** Waiting for a connection from the pool (or for a new one to open). */
   readonly databasePoolTimeoutMs: number;
+  /** API keys kept in memory per process (the least recently used go first); 0 reads Postgres on every request. */
+  readonly apiKeyCacheEntries: number;
   readonly embeddedPgDir: string;
   readonly embeddedPgPort: number;
   /** Test mode's provider. Unset: the sandbox provider is started in-process on `sandboxPort`. */
@@ -160,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseLockTimeoutMs: int(env, 'DATABASE_LOCK_TIMEOUT_MS', 2_000, 100, 600_000),
     databaseIdleInTransactionTimeoutMs: int(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 5_000, 100, 600_000),
     databasePoolTimeoutMs: int(env, 'DATABASE_POOL_TIMEOUT_MS', 2_000, 100, 600_000),
+    apiKeyCacheEntries: int(env, 'API_KEY_CACHE_ENTRIES', 10_000, 0, 1_000_000),
     embeddedPgDir: env.EMBEDDED_PG_DIR || '.data/postgres',
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     sandboxUrl: url(env, 'SANDBOX_URL', ['http:', 'https:']),

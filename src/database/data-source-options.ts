@@ -3,6 +3,7 @@ import { InitialSchema1763800000000 } from './migrations/1763800000000-initial-s
 import { ProviderResilienceAndRefunds1763900000000 } from './migrations/1763900000000-provider-resilience-and-refunds.js';
 import { AttemptsOutliveAbandonedRequests1764000000000 } from './migrations/1764000000000-attempts-outlive-abandoned-requests.js';
 import { JobSchemaForPgBoss121764100000000 } from './migrations/1764100000000-job-schema-for-pg-boss-12.js';
+import { CacheChangeNotifications1764200000000 } from './migrations/1764200000000-cache-change-notifications.js';
 import { AttemptsRecordedAsSent1764300000000 } from './migrations/1764300000000-attempts-recorded-as-sent.js';
 
 /** What the app sets on every connection (the migrations and the CLI run without them: DDL may take long). */
@@ -23,6 +24,7 @@ export function dataSourceOptions(url: string, poolSize = 10, timeouts?: Connect
       ProviderResilienceAndRefunds1763900000000,
       AttemptsOutliveAbandonedRequests1764000000000,
       JobSchemaForPgBoss121764100000000,
+      CacheChangeNotifications1764200000000,
       AttemptsRecordedAsSent1764300000000,
     ],
     migrationsTransactionMode: 'each',

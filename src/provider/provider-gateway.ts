@@ -7,7 +7,7 @@ import { type ChargeRequest, PaymentProviders, type ProviderAnswer, type RefundR
 import { type AttemptRecord, ProviderAttemptsRepository } from './provider-attempts.repository.js';
 import { ProviderLane } from './provider-lane.js';
 import { providerAttemptsTotal } from './provider-metrics.js';
-import { ProviderSettingsRepository } from './provider-settings.repository.js';
+import { KillSwitch } from './kill-switch.js';
 
 export type CallOutcome =
   | { kind: 'succeeded'; id: string }
@@ -56,7 +56,7 @@ export class ProviderGateway {
     providers: PaymentProviders,
     private readonly config: AppConfig,
     private readonly attempts: ProviderAttemptsRepository,
-    private readonly settings: ProviderSettingsRepository,
+    private readonly settings: KillSwitch,
   ) {
     for (const mode of ['test', 'live'] as const) {
       const provider = providers.forMode(mode);

@@ -4,7 +4,8 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
  * A TCP proxy in front of Postgres, for making the database go away under a running app the way a
  * restart or a network cut does, without touching the real server: `cut()` resets every connection
  * and refuses new ones, `freeze()` keeps every connection open and lets no byte through either way,
- * old connections or new (a hung network or a paused host), `restore()` brings it back on the same port.
+ * old connections or new (a hung network or a paused host), `refuseNew()` keeps the open connections
+ * and refuses new ones until `acceptNew()`, `restore()` brings it back on the same port.
  */
 export class TcpProxy {
   private server: Server | undefined;
@@ -46,6 +47,17 @@ export class TcpProxy {
       client.pause();
       upstream.pause();
     }
+  }
+
+  /** New connections are refused and the open ones go on, as with a server at its connection limit. */
+  refuseNew(): void {
+    this.server?.close();
+    this.server = undefined;
+  }
+
+  /** New connections are taken again, after refuseNew(). */
+  acceptNew(): Promise<void> {
+    return this.listen();
   }
 
   async restore(): Promise<void> {
