@@ -40,7 +40,10 @@ export function killAll() {
  * Returns `{ pid, stop() }`; stop() sends SIGTERM and, past the timeout, SIGKILL.
  */
 export async function startProcess({ name, script, env, readyLine, readyUrl }) {
-  const child = spawn(process.execPath, [join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to every server and the sandbox:
+  // NODE_OPTIONS refuses --cpu-prof.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk) => {
     output = (output + chunk).slice(-KEPT_OUTPUT);

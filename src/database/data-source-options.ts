@@ -5,6 +5,7 @@ import { AttemptsOutliveAbandonedRequests1764000000000 } from './migrations/1764
 import { JobSchemaForPgBoss121764100000000 } from './migrations/1764100000000-job-schema-for-pg-boss-12.js';
 import { CacheChangeNotifications1764200000000 } from './migrations/1764200000000-cache-change-notifications.js';
 import { AttemptsRecordedAsSent1764300000000 } from './migrations/1764300000000-attempts-recorded-as-sent.js';
+import { HotUpdates1764400000000 } from './migrations/1764400000000-hot-updates.js';
 
 /** What the app sets on every connection (the migrations and the CLI run without them: DDL may take long). */
 export interface ConnectionTimeouts {
@@ -26,6 +27,7 @@ export function dataSourceOptions(url: string, poolSize = 10, timeouts?: Connect
       JobSchemaForPgBoss121764100000000,
       CacheChangeNotifications1764200000000,
       AttemptsRecordedAsSent1764300000000,
+      HotUpdates1764400000000,
     ],
     migrationsTransactionMode: 'each',
     synchronize: false,

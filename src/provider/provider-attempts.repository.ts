@@ -56,7 +56,10 @@ export class ProviderAttemptsRepository {
    * A lookup told how the call with this key ended: attempts still `sent` (their process died before
    * storing the answer) take that outcome.
    */
-  async settleSent(providerKey: string, outcome: 'succeeded' | 'failed' | 'not_found'): Promise<void> {
-    await this.db.query(`UPDATE provider_attempts SET outcome = $2 WHERE provider_key = $1 AND outcome = 'sent'`, [providerKey, outcome]);
+  async settleSent(merchantId: string, paymentId: string, providerKey: string, outcome: 'succeeded' | 'failed' | 'not_found'): Promise<void> {
+    await this.db.query(
+      `UPDATE provider_attempts SET outcome = $4 WHERE merchant_id = $1 AND payment_id = $2 AND provider_key = $3 AND outcome = 'sent'`,
+      [merchantId, paymentId, providerKey, outcome],
+    );
   }
 }

@@ -133,7 +133,7 @@ export class ProviderGateway {
       if (error instanceof Refusal) return { kind: 'unknown', reason: error.code };
       throw error;
     }
-    if (answer.kind !== 'unknown') await this.attempts.settleSent(providerKey, answer.kind);
+    if (answer.kind !== 'unknown') await this.attempts.settleSent(context.merchantId, context.paymentId, providerKey, answer.kind);
     return answer;
   }
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Pool, QueryConfig } from 'pg';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { call, chargesFor, createMerchant, resetStack, type Stack, startStack, visa } from '../support/harness.js';
@@ -7,15 +9,24 @@ let stack: Stack;
 let merchant: CreatedMerchant;
 let statements: string[] = [];
 
+const opening = (text: string) => text.trim().split(/\s+/).slice(0, 4).join(' ');
+
 beforeAll(async () => {
   stack = await startStack();
-  // Every statement the app sends through its DataSource passes the logger, BEGIN and COMMIT included.
+  // What the app sends through its DataSource passes TypeORM's logger, BEGIN and COMMIT included;
+  // its prepared statements go to the DataSource's pool directly.
   const logger = stack.db.logger;
   const logQuery = logger.logQuery.bind(logger);
   logger.logQuery = (query, parameters, runner) => {
-    statements.push(query.trim().split(/\s+/).slice(0, 4).join(' '));
+    statements.push(opening(query));
     return logQuery(query, parameters, runner);
   };
+  const pool = (stack.db.driver as PostgresDriver).master as Pool;
+  const query = pool.query.bind(pool) as (config: QueryConfig) => Promise<unknown>;
+  pool.query = ((config: QueryConfig) => {
+    statements.push(opening(config.text));
+    return query(config);
+  }) as typeof pool.query;
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
@@ -52,7 +63,7 @@ describe('the round trips to Postgres of a create and its replays', () => {
     expect(transitions).toEqual([{ from_status: 'pending', to_status: 'succeeded' }]);
   });
 
-  it('a replay this instance answered before sends nothing to Postgres; one it did not reads the key once', async () => {
+  it('a replay this instance answered before sends nothing to Postgres; one it did not costs two statements once', async () => {
     await post(randomUUID());
     const key = randomUUID();
     const created = await post(key);
@@ -62,7 +73,8 @@ describe('the round trips to Postgres of a create and its replays', () => {
     expect(replay.text).toBe(created.text);
     expect(none).toEqual([]);
 
-    // A key finished by another instance (here: written behind this one's back) costs one read, then none.
+    // A key finished by another instance (here: written behind this one's back) costs the claim that
+    // finds it there (writing nothing) and one read, then nothing.
     const other = randomUUID();
     await stack.db.query(
       `INSERT INTO idempotency_keys (merchant_id, mode, key, method, route, path, fingerprint, request_params, recovery_point, response_status, response_headers, response_body, finished_at)
@@ -72,7 +84,7 @@ describe('the round trips to Postgres of a create and its replays', () => {
     );
     const first = await counted(() => post(other));
     expect(first.result.headers.get('idempotent-replayed')).toBe('true');
-    expect(first.statements).toHaveLength(1);
+    expect(first.statements).toHaveLength(2);
     const again = await counted(() => post(other));
     expect(again.statements).toEqual([]);
     expect(again.result.text).toBe(created.text);

@@ -13,11 +13,9 @@ export class AttemptsRecordedAsSent1764300000000 implements MigrationInterface {
         ALTER COLUMN latency_ms DROP NOT NULL,
         ADD CONSTRAINT ck_provider_attempts_outcome
           CHECK (outcome IN ('sent', 'succeeded', 'failed', 'unknown', 'not_found', 'rejected', 'transient'))`);
-    await q.query(`CREATE INDEX ix_provider_attempts_sent ON provider_attempts (provider_key) WHERE outcome = 'sent'`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP INDEX ix_provider_attempts_sent`);
     await q.query(`UPDATE provider_attempts SET outcome = 'unknown', latency_ms = coalesce(latency_ms, 0) WHERE outcome = 'sent' OR latency_ms IS NULL`);
     await q.query(`ALTER TABLE provider_attempts DROP CONSTRAINT ck_provider_attempts_outcome`);
     await q.query(`
