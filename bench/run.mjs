@@ -8,7 +8,7 @@
  * `--growth N[,N…]` and `--soak N` run the extra modes instead (bench/modes/); see the report's
  * "Other modes" for every setting.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -121,11 +121,21 @@ async function defaultRun(ctx) {
   });
   say();
   say(report);
-  if (written) await writeFile(join(ROOT, 'docs/BENCHMARKS.md'), report);
+  if (written) await writeFile(DOC, report + (await keptNotes()));
   if (results.some((r) => r.checks.some(([, ok]) => !ok))) {
     process.stderr.write('bench: a correctness check failed\n');
     process.exitCode = 1;
   }
+}
+
+const DOC = join(ROOT, 'docs/BENCHMARKS.md');
+/** Everything from this line on in docs/BENCHMARKS.md is written by hand (profiles, growth and soak runs) and kept. */
+const KEPT = '<!-- written by hand below: kept by npm run bench -->';
+
+async function keptNotes() {
+  const doc = await readFile(DOC, 'utf8').catch(() => '');
+  const at = doc.indexOf(KEPT);
+  return `\n${at === -1 ? `${KEPT}\n` : doc.slice(at)}`;
 }
 
 main().catch((error) => {

@@ -24,13 +24,18 @@ function invalid(list: FieldError[]): ProblemError {
  * a 400 and not a request that quietly ignores it.
  */
 export function validateDto<T extends object>(cls: new () => T, input: unknown): T {
+  const instance = plainToInstance(cls, safeObject(input), { enableImplicitConversion: false });
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, stopAtFirstError: true });
+  if (errors.length > 0) throw invalid(fieldErrors(errors));
+  return instance;
+}
+
+/** A JSON object holding nothing no field may hold: safe to walk (hash, compare) before its DTO's checks. */
+export function safeObject(input: unknown): Record<string, unknown> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new ProblemError('validation-failed', 'The body must be a JSON object.', [{ field: '(body)', message: 'must be a JSON object' }]);
   }
   const unsafe = inputProblems(input);
   if (unsafe.length > 0) throw invalid(unsafe);
-  const instance = plainToInstance(cls, input, { enableImplicitConversion: false });
-  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, stopAtFirstError: true });
-  if (errors.length > 0) throw invalid(fieldErrors(errors));
-  return instance;
+  return input as Record<string, unknown>;
 }

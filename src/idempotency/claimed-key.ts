@@ -39,9 +39,8 @@ export class ClaimedKey {
  * itself, in that same statement.
  */
 export class IdempotentCall {
-  /** The lease this request would take, and holds once `claimed` is set. */
-  readonly owner = randomUUID();
   claimed: ClaimedKey | undefined;
+  private lease: string | undefined;
 
   constructor(
     readonly auth: AuthContext,
@@ -49,4 +48,10 @@ export class IdempotentCall {
     readonly request: IdempotentRequest,
     readonly fingerprint: string,
   ) {}
+
+  /** The lease this request would take, and holds once `claimed` is set; drawn only for a request that needs one. */
+  get owner(): string {
+    this.lease ??= randomUUID();
+    return this.lease;
+  }
 }

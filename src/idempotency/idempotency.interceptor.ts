@@ -5,7 +5,7 @@ import { from, lastValueFrom, map, type Observable, of } from 'rxjs';
 import { CrashPoints } from '../faults/crash-points.js';
 import { ProblemError } from '../errors/problem.js';
 import { inputProblems } from '../http/input-guard.js';
-import { validateDto } from '../http/validate-dto.js';
+import { safeObject, validateDto } from '../http/validate-dto.js';
 import type { IdempotentRequest } from './claimed-key.js';
 import { IDEMPOTENT, type IdempotentOptions } from './idempotent-options.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
@@ -13,9 +13,9 @@ import { IdempotencyService, Replayed } from './idempotency.service.js';
 import type { StoredResponse } from './stored-response.js';
 
 /**
- * The cached-response interceptor: validates, answers a key this process saw finish from memory,
- * claims the key (phase 1) unless the operation does, replays a stored answer or runs the handler,
- * and sends every answer from its stored bytes so a replay is identical.
+ * The cached-response interceptor: answers a request this process saw finish from memory,
+ * validates, claims the key (phase 1) unless the operation does, replays a stored answer or runs the
+ * handler, and sends every answer from its stored bytes so a replay is identical.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -33,7 +33,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!auth) throw new Error('@Idempotent() route reached without authentication');
 
     const key = parseIdempotencyKey(request.raw.headersDistinct['idempotency-key']);
-    const dto = validateDto(options.body, request.body);
+    const body = safeObject(request.body);
     // Refused before the claim, which stores the path parameters: no resource has such an id.
     if (inputProblems(request.params).length > 0) throw new ProblemError('resource-not-found', 'No resource has this id.');
     const idempotentRequest: IdempotentRequest = {
@@ -41,11 +41,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
       route: `${request.method} ${request.routeOptions.url}`,
       path: request.url.split('?')[0],
       pathParams: request.params as Record<string, string>,
-      body: request.body as Record<string, unknown>,
+      body,
     };
     const call = this.idempotency.callOf(auth, key, idempotentRequest);
+    // The very request an answer is stored for, so one its DTO accepted: replayed without checking it again.
     const cached = this.idempotency.cachedAnswer(call);
     if (cached) return of(send(reply, cached, true));
+    const dto = validateDto(options.body, body);
 
     if (!options.claimedByOperation) {
       const outcome = await this.idempotency.claim(call);

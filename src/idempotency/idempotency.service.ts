@@ -7,7 +7,7 @@ import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody, Refusal } from '../err
 import { ClaimedKey, FINISHED, IdempotentCall, type IdempotentRequest } from './claimed-key.js';
 import { differingFields, fingerprint } from './fingerprint.js';
 import { IdempotencyRepository, type IdempotencyKeyRow } from './idempotency.repository.js';
-import { type FinishedKey, ReplayCache } from './replay-cache.js';
+import { ReplayCache } from './replay-cache.js';
 import type { StoredResponse } from './stored-response.js';
 
 export type ClaimOutcome = { kind: 'replay'; response: StoredResponse } | { kind: 'proceed'; key: ClaimedKey };
@@ -64,11 +64,13 @@ export class IdempotencyService {
     return new IdempotentCall(auth, key, request, fingerprintOf(request));
   }
 
-  /** The answer of a finished key this process has seen, with no query; a different request with it is refused. */
+  /**
+   * The answer of a finished key this process has seen, with no query, if this is the request it
+   * answers. A different request with the key goes on to its checks, and then to the 422 of the claim.
+   */
   cachedAnswer(call: IdempotentCall): StoredResponse | undefined {
     const finished = this.replays.get(call.auth, call.key);
-    if (finished) refuseDifferent(finished, call);
-    return finished?.response;
+    return finished?.fingerprint === call.fingerprint ? finished.response : undefined;
   }
 
   /**
@@ -123,11 +125,10 @@ export class IdempotencyService {
 
   /** A different request with the key is refused, whatever its state; the same one gets the stored answer. */
   private answerExisting(existing: IdempotencyKeyRow, call: IdempotentCall): ClaimOutcome {
-    const first = { fingerprint: existing.fingerprint, method: existing.method, path: existing.path, requestParams: existing.request_params };
-    refuseDifferent(first, call);
+    refuseDifferent(existing, call);
     if (existing.response_status === null || existing.response_body === null) throw new Error(`key ${existing.id} is finished without a response`);
     const response = { status: existing.response_status, headers: existing.response_headers ?? {}, body: existing.response_body };
-    this.replays.remember(call.auth, call.key, existing.created_at, { ...first, response });
+    this.replays.remember(call.auth, call.key, existing.created_at, { fingerprint: existing.fingerprint, response });
     return { kind: 'replay', response };
   }
 
@@ -195,10 +196,7 @@ export class IdempotencyService {
       }
     }
     const key = claimed();
-    if (key && result && !(result instanceof Replayed)) {
-      const { fingerprint, request } = key;
-      this.replays.remember(key.auth, key.key, key.createdAt, { fingerprint, method: request.method, path: request.path, requestParams: request.body, response: result });
-    }
+    if (key && result && !(result instanceof Replayed)) this.replays.remember(key.auth, key.key, key.createdAt, { fingerprint: key.fingerprint, response: result });
     return result;
   }
 
@@ -242,9 +240,9 @@ export function keyInUse(): ProblemError {
 }
 
 /** 422 when the call is not the request first sent with its key. */
-function refuseDifferent(first: Omit<FinishedKey, 'response'>, call: IdempotentCall): void {
+function refuseDifferent(first: IdempotencyKeyRow, call: IdempotentCall): void {
   if (first.fingerprint === call.fingerprint) return;
-  const before = { method: first.method, path: first.path, ...first.requestParams };
+  const before = { method: first.method, path: first.path, ...first.request_params };
   const now = { method: call.request.method, path: call.request.path, ...call.request.body };
   throw new KeyReusedError('This Idempotency-Key was first used with a different request', differingFields(before, now));
 }

@@ -4,12 +4,9 @@ import type { AuthContext } from '../auth/auth-context.js';
 import { AppConfig } from '../config/app-config.js';
 import type { StoredResponse } from './stored-response.js';
 
-/** A finished key as a retry needs it: what was asked, to refuse a different request, and the answer. */
+/** A finished key as a retry of the same request needs it: which request it answers, and the answer. */
 export interface FinishedKey {
   fingerprint: string;
-  method: string;
-  path: string;
-  requestParams: Record<string, unknown>;
   response: StoredResponse;
 }
 
@@ -28,7 +25,7 @@ export class ReplayCache {
       this.entries = new LRUCache<string, FinishedKey>({
         maxSize: config.replayCacheMaxBytes,
         // Strings count twice their length (UTF-16), plus a rough fixed cost per entry.
-        sizeCalculation: (entry, key) => 2 * (key.length + entry.response.body.length + entry.path.length) + 512,
+        sizeCalculation: (entry, key) => 2 * (key.length + entry.response.body.length) + 512,
       });
     }
   }

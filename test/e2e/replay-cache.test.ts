@@ -86,7 +86,7 @@ describe('replays of finished keys from memory', () => {
 });
 
 describe('ReplayCache', () => {
-  const finished = (body: string) => ({ fingerprint: 'f', method: 'POST', path: '/v1/payments', requestParams: {}, response: { status: 201, headers: {}, body } });
+  const finished = (body: string) => ({ fingerprint: 'f', response: { status: 201, headers: {}, body } });
   const auth = { merchantId: 'mer_1', mode: 'test' as const };
 
   it('forgets an answer when its key reaches its TTL, counted from when the key was stored', async () => {
