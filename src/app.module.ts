@@ -5,6 +5,7 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { DocsModule } from './docs/docs.module.js';
+import { JobQueueModule } from './jobs/job-queue.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { RefundsModule } from './refunds/refunds.module.js';
@@ -25,6 +26,7 @@ export class AppModule {
             poolMs: config.databasePoolTimeoutMs,
           }),
         ),
+        JobQueueModule,
         AuthModule,
         PaymentsModule,
         RefundsModule,

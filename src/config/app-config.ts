@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Typed configuration, read once from the environment and validated at boot: a bad value stops the
  * process with a message naming the variable, instead of surfacing later as odd behaviour.
@@ -67,6 +69,26 @@ export class AppConfig {
   /** When set, every /v1 answer carries `Deprecation` (RFC 9745) and, with a sunset, `Sunset` (RFC 8594). */
   readonly v1DeprecatedAt: Date | undefined;
   readonly v1SunsetAt: Date | undefined;
+  /** Secrets the test-mode sandbox signs its webhooks with (two during a rotation). Empty: its webhooks are refused. */
+  readonly sandboxWebhookSecrets: string[];
+  /** The same for the live provider, named `providerName` in `/provider-webhooks/{provider}`. */
+  readonly providerWebhookSecrets: string[];
+  /** A provider webhook's timestamp may be this far from now, either way. */
+  readonly webhookToleranceSeconds: number;
+  /** Tries to apply one provider event before it is `dead` (re-drivable from the CLI). */
+  readonly inboxMaxAttempts: number;
+  /** The delay before the 2nd, 3rd, … delivery attempt of a merchant webhook (the 1st is at once). */
+  readonly webhookRetryScheduleMs: number[];
+  /** One delivery attempt, connection to last byte. */
+  readonly webhookAttemptTimeoutMs: number;
+  /** How long a rotated-out endpoint secret still signs beside the new one. */
+  readonly webhookSecretGraceMs: number;
+  /** An endpoint whose deliveries have failed without a success for this long is disabled. */
+  readonly webhookDisableAfterMs: number;
+  /** Hosts an endpoint may name over plain http or on loopback/private addresses (the local demo only). */
+  readonly webhookAllowedHosts: string[];
+  /** How often each instance looks for events to fan out and deliveries that are due. */
+  readonly webhookPollIntervalMs: number;
   /** Test-only fault injection: the process kills itself (SIGKILL) when it reaches this point. */
   readonly crashAt: CrashPoint | undefined;
 
@@ -136,6 +158,35 @@ function name(env: NodeJS.ProcessEnv, key: string, fallback: string): string {
   return raw;
 }
 
+/** A comma-separated list; empty items are dropped. */
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return (env[name] ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+/** Secrets from NAME (comma-separated) or from the file NAME_FILE names (one per line), never both. */
+function secrets(env: NodeJS.ProcessEnv, name: string): string[] {
+  const file = env[`${name}_FILE`];
+  if (file && env[name]) throw new ConfigError(`set ${name} or ${name}_FILE, not both`);
+  if (!file) return list(env, name);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`${name}_FILE names a file that cannot be read`);
+  }
+  return text.split(/[\r\n,]+/).map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function durations(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
+  const items = list(env, name);
+  if (items.length === 0) return fallback;
+  const values = items.map(Number);
+  if (values.some((ms) => !Number.isInteger(ms) || ms < 0 || ms > 7 * 24 * 3_600_000)) {
+    throw new ConfigError(`${name} must be comma-separated integers of milliseconds from 0 to a week`);
+  }
+  return values;
+}
+
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -200,6 +251,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? 'info',
     v1DeprecatedAt,
     v1SunsetAt,
+    sandboxWebhookSecrets: secrets(env, 'SANDBOX_WEBHOOK_SECRET'),
+    providerWebhookSecrets: secrets(env, 'PROVIDER_WEBHOOK_SECRET'),
+    webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 86_400),
+    inboxMaxAttempts: int(env, 'INBOX_MAX_ATTEMPTS', 10, 1, 1_000),
+    webhookRetryScheduleMs: durations(env, 'WEBHOOK_RETRY_SCHEDULE_MS', [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+    webhookAttemptTimeoutMs: int(env, 'WEBHOOK_ATTEMPT_TIMEOUT_MS', 10_000, 10, 120_000),
+    webhookSecretGraceMs: int(env, 'WEBHOOK_SECRET_GRACE_MS', 24 * 3_600_000, 0, 30 * 24 * 3_600_000),
+    webhookDisableAfterMs: int(env, 'WEBHOOK_DISABLE_AFTER_MS', 3 * 24 * 3_600_000, 1_000, 90 * 24 * 3_600_000),
+    webhookAllowedHosts: list(env, 'WEBHOOK_ALLOWED_HOSTS').map((host) => host.toLowerCase()),
+    webhookPollIntervalMs: int(env, 'WEBHOOK_POLL_INTERVAL_MS', 500, 10, 60_000),
     crashAt,
     ...overrides,
   });

@@ -6,6 +6,7 @@ import { JobSchemaForPgBoss121764100000000 } from './migrations/1764100000000-jo
 import { CacheChangeNotifications1764200000000 } from './migrations/1764200000000-cache-change-notifications.js';
 import { AttemptsRecordedAsSent1764300000000 } from './migrations/1764300000000-attempts-recorded-as-sent.js';
 import { HotUpdates1764400000000 } from './migrations/1764400000000-hot-updates.js';
+import { Webhooks1764500000000 } from './migrations/1764500000000-webhooks.js';
 
 /** What the app sets on every connection (the migrations and the CLI run without them: DDL may take long). */
 export interface ConnectionTimeouts {
@@ -28,6 +29,7 @@ export function dataSourceOptions(url: string, poolSize = 10, timeouts?: Connect
       CacheChangeNotifications1764200000000,
       AttemptsRecordedAsSent1764300000000,
       HotUpdates1764400000000,
+      Webhooks1764500000000,
     ],
     migrationsTransactionMode: 'each',
     synchronize: false,

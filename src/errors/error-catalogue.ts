@@ -26,6 +26,14 @@ export const ERROR_CATALOGUE = {
   'provider-overloaded': { status: 503, title: 'Too many calls to the payment provider are in flight' },
   'provider-disabled': { status: 503, title: 'The payment provider is switched off' },
   'live-mode-not-configured': { status: 503, title: 'Live mode has no payment provider configured' },
+  // provider webhooks (inbound)
+
+
+  // webhook endpoints
+
+
+  // events and deliveries
+
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -1,8 +1,9 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { PgBoss, type SendOptions } from 'pg-boss';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { SendOptions } from 'pg-boss';
 import { AppConfig } from '../config/app-config.js';
 import { PaymentReconciler } from '../payments/payment-reconciler.js';
 import { RefundReconciler } from '../refunds/refund-reconciler.js';
+import { JobQueue } from './job-queue.js';
 import { type ReconcileTiming, reconcileTiming } from './reconcile-timing.js';
 
 const QUEUE = 'reconcile';
@@ -18,13 +19,13 @@ const RETRY_LIMIT = 1_000_000;
  * a run left active by a dead instance blocks the others for a bounded time only.
  */
 @Injectable()
-export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcileJob implements OnApplicationBootstrap {
   private readonly logger = new Logger(ReconcileJob.name);
   private readonly timing: ReconcileTiming;
-  private boss: PgBoss | undefined;
 
   constructor(
     private readonly config: AppConfig,
+    private readonly queue: JobQueue,
     private readonly payments: PaymentReconciler,
     private readonly refunds: RefundReconciler,
   ) {
@@ -32,29 +33,12 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.config.jobsEnabled) return;
-    const boss = new PgBoss({
-      connectionString: this.config.databaseUrl,
-      schema: 'pgboss',
-      max: 2,
-      application_name: 'idempay-jobs',
-      // Expired runs are failed by the monitor pass, which runs on the supervise timer when the
-      // queue's monitor time is due: both at the expiry check's pace.
-      superviseIntervalSeconds: this.timing.expiryCheckSeconds,
-      monitorIntervalSeconds: this.timing.expiryCheckSeconds,
-    });
-    boss.on('error', (error) => this.logger.error(`pg-boss: ${error.message}`));
-    // pg-boss 12 installs and creates queues under advisory locks of its own, so instances may boot at once.
-    await boss.start();
+    const boss = this.queue.boss;
+    if (!boss) return;
     await boss.createQueue(QUEUE, { policy: 'stately' });
     await boss.schedule(QUEUE, '* * * * *', {}, this.runOptions());
     await boss.work(QUEUE, { pollingIntervalSeconds: this.timing.pollingIntervalSeconds }, () => this.run());
     await boss.send(QUEUE, {}, this.runOptions());
-    this.boss = boss;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.boss?.stop({ graceful: true, timeout: this.config.shutdownGraceMs });
   }
 
   private async run(): Promise<void> {
@@ -63,7 +47,7 @@ export class ReconcileJob implements OnApplicationBootstrap, OnApplicationShutdo
     const refunds = await this.refunds.runOnce(until);
     if (payments + refunds > 0) this.logger.log(`reconciled ${payments} payment(s) and ${refunds} refund(s)`);
     const windowUsed = Date.now() >= until;
-    await this.boss?.send(QUEUE, {}, { ...this.runOptions(), startAfter: windowUsed ? 0 : Math.ceil(this.config.reconcileBaseMs / 1000) });
+    await this.queue.boss?.send(QUEUE, {}, { ...this.runOptions(), startAfter: windowUsed ? 0 : Math.ceil(this.config.reconcileBaseMs / 1000) });
   }
 
   /**
