@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { SsrfGuard } from './ssrf-guard.js';
+
+/** The endpoint URL check, shared by the endpoints API (at creation) and the delivery worker (at every delivery). */
+@Module({ providers: [SsrfGuard], exports: [SsrfGuard] })
+export class SsrfGuardModule {}
