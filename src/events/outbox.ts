@@ -5,23 +5,27 @@ import { newId } from '../common/ids.js';
 
 export interface OutboxEvent {
   paymentId: string;
+  /** Set on a refund's events. */
+  refundId?: string;
   type: string;
-  data: unknown;
+  /** The payment or refund in its v1 shape, as this change left it: the event's `data.object`. */
+  resource: unknown;
 }
 
 /**
  * The transactional outbox: an event is written by the same transaction as the state change it
  * reports, so a change is never committed without its event, nor an event without its change.
+ * The resource is kept as JSON text, so every delivery and read of the event carries the same bytes.
  */
 @Injectable()
 export class Outbox {
   /** Must run inside the transaction that changed the payment, with the payment's row locked. */
   async append(m: EntityManager, auth: AuthContext, event: OutboxEvent): Promise<void> {
     await m.query(
-      `INSERT INTO events (id, merchant_id, mode, payment_id, sequence, type, data)
-       SELECT $1, $2, $3, $4, coalesce(max(sequence), 0) + 1, $5, $6
+      `INSERT INTO events (id, merchant_id, mode, payment_id, refund_id, sequence, type, resource)
+       SELECT $1, $2, $3, $4, $5, coalesce(max(sequence), 0) + 1, $6, $7
          FROM events WHERE merchant_id = $2 AND payment_id = $4`,
-      [newId('evt'), auth.merchantId, auth.mode, event.paymentId, event.type, event.data],
+      [newId('evt'), auth.merchantId, auth.mode, event.paymentId, event.refundId ?? null, event.type, JSON.stringify(event.resource)],
     );
   }
 }

@@ -30,7 +30,8 @@ export interface ChargeOutcome {
   reconcileAfterMs: number;
   updatedAt: Date;
   reason: string;
-  event: { id: string; type: string; data: unknown };
+  /** The outbox event: its id, type and `data.object` as JSON text. */
+  event: { id: string; type: string; resource: string };
   response: StoredResponse;
 }
 
@@ -113,7 +114,7 @@ export class PaymentPhasesRepository {
          INSERT INTO payment_transitions (merchant_id, payment_id, from_status, to_status, reason)
          SELECT merchant_id, id, 'pending', $4, $10 FROM moved),
        event AS (
-         INSERT INTO events (id, merchant_id, mode, payment_id, sequence, type, data)
+         INSERT INTO events (id, merchant_id, mode, payment_id, sequence, type, resource)
          SELECT $11, merchant_id, mode, id,
                 (SELECT coalesce(max(sequence), 0) + 1 FROM events e WHERE e.merchant_id = moved.merchant_id AND e.payment_id = moved.id),
                 $12, $13
@@ -134,7 +135,7 @@ export class PaymentPhasesRepository {
           WHERE id = (SELECT id FROM owned) AND EXISTS (SELECT 1 FROM moved))
        SELECT (SELECT count(*) FROM owned)::int AS owned, (SELECT count(*) FROM moved)::int AS moved`,
       [key.id, key.owner, payment.id, outcome.status, outcome.failureCode, outcome.failureMessage, outcome.chargeId, outcome.reconcileAfterMs,
-        outcome.updatedAt, outcome.reason, outcome.event.id, outcome.event.type, outcome.event.data,
+        outcome.updatedAt, outcome.reason, outcome.event.id, outcome.event.type, outcome.event.resource,
         sentAttemptId, first.outcome, first.httpStatus, first.error, first.latencyMs, first.waitedMs, JSON.stringify(rest.map(attemptColumns)),
         outcome.response.status, outcome.response.headers, outcome.response.body],
     );

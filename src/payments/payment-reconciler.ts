@@ -1,11 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { reconcileDelayMs } from '../common/reconcile-backoff.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProblemError } from '../errors/problem.js';
-import { Outbox } from '../events/outbox.js';
 import { type CallOutcome, ProviderGateway } from '../provider/provider-gateway.js';
 import type { PaymentRow } from './payment.js';
+import { type SettledOutcome, PaymentSettlement } from './payment-settlement.js';
 import { PaymentsRepository } from './payments.repository.js';
 
 /** Payments asked about at most per pass, so one pass stays bounded however many are due. */
@@ -21,10 +20,9 @@ export class PaymentReconciler {
   private readonly logger = new Logger(PaymentReconciler.name);
 
   constructor(
-    private readonly db: DataSource,
     private readonly payments: PaymentsRepository,
+    private readonly settlement: PaymentSettlement,
     private readonly gateway: ProviderGateway,
-    private readonly outbox: Outbox,
     private readonly config: AppConfig,
   ) {}
 
@@ -69,18 +67,8 @@ export class PaymentReconciler {
     }
   }
 
-  private settle(payment: PaymentRow, outcome: Exclude<CallOutcome, { kind: 'unknown' }>): Promise<void> {
-    const auth = { merchantId: payment.merchant_id, mode: payment.mode };
-    return this.db.transaction(async (m) => {
-      const { payment: updated, moved } = await this.payments.moveTo(m, payment.id, outcome.kind, 'reconciled with the provider', {
-        chargeId: outcome.id,
-        failureCode: outcome.kind === 'failed' ? outcome.failureCode : null,
-        failureMessage: outcome.kind === 'failed' ? outcome.failureMessage : null,
-      });
-      if (moved) {
-        await this.outbox.append(m, auth, { paymentId: payment.id, type: `payment.${outcome.kind}`, data: { status: outcome.kind, failure_code: updated.failure_code } });
-        this.logger.log(`payment ${payment.id} settled as ${outcome.kind} after ${payment.reconcile_attempts + 1} reconcile attempt(s)`);
-      }
-    });
+  private async settle(payment: PaymentRow, outcome: SettledOutcome): Promise<void> {
+    const { moved } = await this.settlement.settle(payment.id, outcome, 'reconciled with the provider');
+    if (moved) this.logger.log(`payment ${payment.id} settled as ${outcome.kind} after ${payment.reconcile_attempts + 1} reconcile attempt(s)`);
   }
 }

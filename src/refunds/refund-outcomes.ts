@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
 import { Outbox } from '../events/outbox.js';
 import type { CallOutcome } from '../provider/provider-gateway.js';
-import type { RefundRow, RefundStatus } from './refund.js';
+import { type RefundRow, type RefundStatus, toRefundResource } from './refund.js';
 import { RefundsRepository } from './refunds.repository.js';
 
 /** How a refund takes a provider outcome, the same from the request and from the reconciler. */
@@ -30,11 +30,7 @@ export class RefundOutcomes {
     });
     if (moved) {
       const auth: AuthContext = { merchantId: updated.merchant_id, mode: updated.mode };
-      await this.outbox.append(m, auth, {
-        paymentId: updated.payment_id,
-        type: `refund.${updated.status}`,
-        data: { refund_id: updated.id, status: updated.status, amount: Number(updated.amount), failure_code: updated.failure_code },
-      });
+      await this.outbox.append(m, auth, { paymentId: updated.payment_id, refundId: updated.id, type: `refund.${updated.status}`, resource: toRefundResource(updated) });
     }
     return { refund: updated, moved };
   }

@@ -13,6 +13,6 @@ import { RefundsService } from './refunds.service.js';
   imports: [IdempotencyModule, ProviderModule, EventsModule],
   controllers: [RefundsController],
   providers: [RefundsRepository, RefundsService, RefundOutcomes, CreateRefundOperation, RefundReconciler],
-  exports: [RefundReconciler],
+  exports: [RefundReconciler, RefundOutcomes],
 })
 export class RefundsModule {}

@@ -47,7 +47,7 @@ const executions = (refundId: string) => stack.sandbox.executions.get(refundKeyO
 const refundRequests = () => stack.sandbox.requests.get('POST /v1/refunds');
 
 async function events(): Promise<{ type: string; payment_id: string; refund_id: string }[]> {
-  return stack.db.query(`SELECT type, payment_id, data->>'refund_id' AS refund_id FROM events WHERE type LIKE 'refund.%' ORDER BY created_at, sequence`);
+  return stack.db.query(`SELECT type, payment_id, refund_id FROM events WHERE type LIKE 'refund.%' ORDER BY created_at, sequence`);
 }
 
 /** Makes a `processing` refund due now, and checks it was scheduled for reconciliation at all. */

@@ -96,7 +96,7 @@ export async function resetStack(stack: Stack): Promise<void> {
   // The app's statement and lock timeouts are for requests, not for emptying every table.
   await stack.db.transaction(async (m) => {
     await m.query('SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0');
-    await m.query('TRUNCATE events, provider_attempts, payment_transitions, refunds, payments, idempotency_keys, api_keys, merchants, provider_settings RESTART IDENTITY CASCADE');
+    await m.query('TRUNCATE inbox_events, webhook_delivery_attempts, webhook_deliveries, webhook_endpoint_secrets, webhook_endpoints, events, provider_attempts, payment_transitions, refunds, payments, idempotency_keys, api_keys, merchants, provider_settings RESTART IDENTITY CASCADE');
   });
   stack.sandbox.reset();
   stack.live?.state.reset();

@@ -16,7 +16,7 @@ import { type AttemptRecord, ProviderAttemptsRepository } from '../../provider/p
 import { type CallContext, type CallOutcome, ProviderGateway, type ProviderSlot } from '../../provider/provider-gateway.js';
 import type { CreatePaymentDto } from '../dto/create-payment.dto.js';
 import { type ChargeOutcome, PaymentPhasesRepository } from '../payment-phases.repository.js';
-import { chargeKeyOf, paymentCreatedResponse, type PaymentRow, type PaymentStatus } from '../payment.js';
+import { chargeKeyOf, paymentCreatedResponse, type PaymentRow, type PaymentStatus, toPaymentResource } from '../payment.js';
 import { PaymentsRepository } from '../payments.repository.js';
 
 const PAYMENT_CREATED = 'payment_created';
@@ -196,6 +196,7 @@ export class CreatePaymentOperation implements OnModuleInit {
     const chargeId = outcome.kind === 'unknown' ? null : outcome.id;
     const updatedAt = new Date(Math.max(Date.now(), payment.created_at.getTime()));
     const updated: PaymentRow = { ...payment, status, failure_code: failureCode, failure_message: failureMessage, provider_charge_id: chargeId ?? payment.provider_charge_id, updated_at: updatedAt };
+    const response = paymentCreatedResponse(updated);
     return {
       status,
       failureCode,
@@ -204,8 +205,9 @@ export class CreatePaymentOperation implements OnModuleInit {
       reconcileAfterMs: this.reconcileAfterMs(),
       updatedAt,
       reason: reasonOf(outcome),
-      event: { id: newId('evt'), type: `payment.${status}`, data: { status, failure_code: failureCode } },
-      response: paymentCreatedResponse(updated),
+      // The answer's body is the payment as this outcome leaves it: the event carries the same bytes.
+      event: { id: newId('evt'), type: `payment.${status}`, resource: response.body },
+      response,
     };
   }
 
@@ -223,7 +225,7 @@ export class CreatePaymentOperation implements OnModuleInit {
         reconcileAfterMs: this.reconcileAfterMs(),
       });
       if (moved) {
-        await this.outbox.append(m, key.auth, { paymentId: payment.id, type: `payment.${status}`, data: { status, failure_code: updated.failure_code } });
+        await this.outbox.append(m, key.auth, { paymentId: payment.id, type: `payment.${status}`, resource: toPaymentResource(updated) });
       }
       await this.attempts.store(m, sentAttemptId, attempts);
       return this.idempotency.finish(m, key, paymentCreatedResponse(updated));

@@ -36,12 +36,9 @@ export class UpdatePaymentOperation {
       }
       const description = dto.description !== undefined ? dto.description : payment.description;
       const updated = await this.payments.updateDetails(m, payment.id, description, metadata);
-      await this.outbox.append(m, auth, {
-        paymentId: payment.id,
-        type: 'payment.updated',
-        data: { description: dto.description, metadata: dto.metadata },
-      });
-      return this.idempotency.finish(m, key, jsonResponse(200, toPaymentResource(updated)));
+      const resource = toPaymentResource(updated);
+      await this.outbox.append(m, auth, { paymentId: payment.id, type: 'payment.updated', resource });
+      return this.idempotency.finish(m, key, jsonResponse(200, resource));
     });
   }
 }
