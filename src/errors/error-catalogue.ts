@@ -33,6 +33,8 @@ export const ERROR_CATALOGUE = {
 
 
   // events and deliveries
+  'webhook-endpoint-disabled': { status: 400, title: 'The webhook endpoint is disabled' },
+  'webhook-endpoint-not-subscribed': { status: 400, title: 'The webhook endpoint does not take this type of event' },
 
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
+import { EventsController } from './events.controller.js';
+import { EventsRepository } from './events.repository.js';
+import { EventsService } from './events.service.js';
 import { Outbox } from './outbox.js';
 
-@Module({ providers: [Outbox], exports: [Outbox] })
+@Module({
+  controllers: [EventsController],
+  providers: [Outbox, EventsRepository, EventsService],
+  exports: [Outbox, EventsService],
+})
 export class EventsModule {}

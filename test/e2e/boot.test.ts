@@ -54,8 +54,8 @@ describe('instances booting together on a fresh database', () => {
         }
         expect(await query(database.url, `SELECT nspname FROM pg_namespace WHERE nspname = 'pgboss'`)).toHaveLength(1);
         expect(await query(database.url, 'SELECT version FROM pgboss.version')).toHaveLength(1);
-        expect(await query(database.url, `SELECT name FROM pgboss.queue ORDER BY name`)).toEqual([{ name: '__pgboss__send-it' }, { name: 'reconcile' }]);
-        expect(await query(database.url, `SELECT name FROM pgboss.schedule`)).toEqual([{ name: 'reconcile' }]);
+        expect(await query(database.url, `SELECT name FROM pgboss.queue ORDER BY name`)).toEqual([{ name: '__pgboss__send-it' }, { name: 'reconcile' }, { name: 'webhook-delivery' }]);
+        expect(await query(database.url, `SELECT name FROM pgboss.schedule ORDER BY name`)).toEqual([{ name: 'reconcile' }, { name: 'webhook-delivery' }]);
         // A database named by DATABASE_URL is never given a demo merchant, nor is a key printed.
         expect(await query(database.url, 'SELECT id FROM merchants')).toEqual([]);
         for (const child of children) expect(child.output()).not.toMatch(/sk_(test|live)_/);
@@ -81,7 +81,7 @@ describe('a database whose job schema an earlier pg-boss left', () => {
       const [{ version }] = await query<{ version: number }>(database.url, 'SELECT version FROM pgboss.version');
       expect(version).toBeGreaterThanOrEqual(25);
       expect(await query(database.url, `SELECT name FROM pgboss.queue WHERE name = 'reconcile'`)).toEqual([{ name: 'reconcile' }]);
-      expect(await query(database.url, `SELECT name FROM pgboss.schedule`)).toEqual([{ name: 'reconcile' }]);
+      expect(await query(database.url, `SELECT name FROM pgboss.schedule ORDER BY name`)).toEqual([{ name: 'reconcile' }, { name: 'webhook-delivery' }]);
     } finally {
       if (child) await stop(child);
       await database.drop();

@@ -103,8 +103,279 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events, newest first
+         * @description Every change of a payment or a refund, as sent to webhook endpoints: `data.object` is the
+         *     payment or refund as that change left it. Filter by `type` and by `payment` (a refund's
+         *     events carry its payment's id too).
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Retrieve an event
+         * @description The same bytes as the body of its webhook deliveries.
+         */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an event to its webhook endpoints again
+         * @description Queues the event again for every enabled endpoint subscribed to its type, or for the one
+         *     named in `endpoint` (which must be enabled and subscribed to the type). A delivery that
+         *     already exists, whatever its status (`dead` included), goes back to `pending` with a fresh
+         *     retry schedule; its recorded attempts are kept. The answer lists what was queued (none
+         *     when no endpoint is subscribed); the worker sends them within moments.
+         */
+        post: operations["redeliverEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries, newest first
+         * @description Each delivery of an event to the endpoint, with every attempt made to send it.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "payment.processing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.processing
+         * @description A payment's outcome is not known yet (the provider did not answer in time); it settles later. POSTed to every enabled endpoint subscribed to `payment.processing` (or `*`), signed in the
+         *     Standard Webhooks form; verify the signature on the raw body before parsing it. A 2xx
+         *     acknowledges it; anything else, or no answer within the timeout, is retried on a schedule
+         *     (at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, or later when `Retry-After`
+         *     asks), and `410 Gone` disables the endpoint. Redirects are not followed. An event may come
+         *     more than once and out of order: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["paymentProcessingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.succeeded
+         * @description A payment succeeded. POSTed to every enabled endpoint subscribed to `payment.succeeded` (or `*`), signed in the
+         *     Standard Webhooks form; verify the signature on the raw body before parsing it. A 2xx
+         *     acknowledges it; anything else, or no answer within the timeout, is retried on a schedule
+         *     (at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, or later when `Retry-After`
+         *     asks), and `410 Gone` disables the endpoint. Redirects are not followed. An event may come
+         *     more than once and out of order: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["paymentSucceededWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.failed
+         * @description A payment failed (declined, or refused by the provider). POSTed to every enabled endpoint subscribed to `payment.failed` (or `*`), signed in the
+         *     Standard Webhooks form; verify the signature on the raw body before parsing it. A 2xx
+         *     acknowledges it; anything else, or no answer within the timeout, is retried on a schedule
+         *     (at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, or later when `Retry-After`
+         *     asks), and `410 Gone` disables the endpoint. Redirects are not followed. An event may come
+         *     more than once and out of order: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["paymentFailedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * payment.updated
+         * @description A payment's description or metadata changed. POSTed to every enabled endpoint subscribed to `payment.updated` (or `*`), signed in the
+         *     Standard Webhooks form; verify the signature on the raw body before parsing it. A 2xx
+         *     acknowledges it; anything else, or no answer within the timeout, is retried on a schedule
+         *     (at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, or later when `Retry-After`
+         *     asks), and `410 Gone` disables the endpoint. Redirects are not followed. An event may come
+         *     more than once and out of order: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["paymentUpdatedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refund.processing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * refund.processing
+         * @description A refund's outcome is not known yet; it settles later. POSTed to every enabled endpoint subscribed to `refund.processing` (or `*`), signed in the
+         *     Standard Webhooks form; verify the signature on the raw body before parsing it. A 2xx
+         *     acknowledges it; anything else, or no answer within the timeout, is retried on a schedule
+         *     (at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, or later when `Retry-After`
+         *     asks), and `410 Gone` disables the endpoint. Redirects are not followed. An event may come
+         *     more than once and out of order: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["refundProcessingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refund.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * refund.succeeded
+         * @description A refund succeeded. POSTed to every enabled endpoint subscribed to `refund.succeeded` (or `*`), signed in the
+         *     Standard Webhooks form; verify the signature on the raw body before parsing it. A 2xx
+         *     acknowledges it; anything else, or no answer within the timeout, is retried on a schedule
+         *     (at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, or later when `Retry-After`
+         *     asks), and `410 Gone` disables the endpoint. Redirects are not followed. An event may come
+         *     more than once and out of order: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["refundSucceededWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "refund.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * refund.failed
+         * @description A refund failed; its amount can be refunded again. POSTed to every enabled endpoint subscribed to `refund.failed` (or `*`), signed in the
+         *     Standard Webhooks form; verify the signature on the raw body before parsing it. A 2xx
+         *     acknowledges it; anything else, or no answer within the timeout, is retried on a schedule
+         *     (at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h by default, or later when `Retry-After`
+         *     asks), and `410 Gone` disables the endpoint. Redirects are not followed. An event may come
+         *     more than once and out of order: deduplicate by `webhook-id`, order by `sequence`.
+         */
+        post: operations["refundFailedWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -235,6 +506,116 @@ export interface components {
             trace_id: string;
             instance?: string;
             errors?: components["schemas"]["FieldError"][];
+        };
+        /**
+         * @description `payment.*` when a payment moves to that status (`payment.updated`: its description or
+         *     metadata changed), `refund.*` likewise for a refund.
+         * @enum {string}
+         */
+        EventType: "payment.processing" | "payment.succeeded" | "payment.failed" | "payment.updated" | "refund.processing" | "refund.succeeded" | "refund.failed";
+        PaymentEvent: {
+            /** @example evt_01JD8XC3D4E5F6G7H8J9K0M1N2 */
+            id: string;
+            /** @constant */
+            object: "event";
+            /** @enum {string} */
+            type: "payment.processing" | "payment.succeeded" | "payment.failed" | "payment.updated";
+            /** Format: date-time */
+            created_at: string;
+            livemode: boolean;
+            /** @description Counts the events of one payment (its refunds' included) from 1, in the order they happened: a receiver can drop one older than what it has. */
+            sequence: number;
+            data: {
+                /** @description The payment as this change left it. */
+                object: components["schemas"]["Payment"];
+            };
+        };
+        RefundEvent: {
+            /** @example evt_01JD8XC3D4E5F6G7H8J9K0M1N2 */
+            id: string;
+            /** @constant */
+            object: "event";
+            /** @enum {string} */
+            type: "refund.processing" | "refund.succeeded" | "refund.failed";
+            /** Format: date-time */
+            created_at: string;
+            livemode: boolean;
+            /** @description Counts the events of the refunded payment, its own and its refunds', from 1. */
+            sequence: number;
+            data: {
+                /** @description The refund as this change left it. */
+                object: components["schemas"]["Refund"];
+            };
+        };
+        /** @description A change of a payment or of a refund; the body of every webhook delivery. */
+        Event: components["schemas"]["PaymentEvent"] | components["schemas"]["RefundEvent"];
+        EventList: {
+            /** @constant */
+            object: "list";
+            url: string;
+            data: components["schemas"]["Event"][];
+            has_more: boolean;
+        };
+        /** @description `{}` for every enabled endpoint subscribed to the event's type. */
+        EventRedeliverRequest: {
+            /** @description Only this webhook endpoint. */
+            endpoint?: string;
+        };
+        /**
+         * @description `pending` until the endpoint answers a 2xx (`delivered`) or the retry schedule is used up,
+         *     or the endpoint answers `410 Gone` (`dead`). A disabled endpoint's deliveries stay `pending`,
+         *     unsent, until it is enabled again.
+         * @enum {string}
+         */
+        WebhookDeliveryStatus: "pending" | "delivered" | "dead";
+        WebhookDeliveryAttempt: {
+            /** @description Counts from 1 over the delivery's life, redeliveries included. */
+            attempt: number;
+            /** @description The endpoint's status code; `null` when no answer came (timeout, refused URL, connection error). */
+            http_status: number | null;
+            /** @description Why the attempt failed; `null` for a 2xx. */
+            error: string | null;
+            latency_ms: number;
+            /** Format: date-time */
+            created_at: string;
+        };
+        WebhookDelivery: {
+            /** @example whd_01JD8XD4E5F6G7H8J9K0M1N2P3 */
+            id: string;
+            /** @constant */
+            object: "webhook_delivery";
+            /** @description The id of the event sent. */
+            event: string;
+            /** @description The id of the webhook endpoint. */
+            endpoint: string;
+            status: components["schemas"]["WebhookDeliveryStatus"];
+            attempt_count: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; `null` once `delivered` or `dead`.
+             */
+            next_attempt_at: string | null;
+            last_http_status: number | null;
+            last_error: string | null;
+            /** Format: date-time */
+            delivered_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Every attempt made, oldest first. */
+            attempts: components["schemas"]["WebhookDeliveryAttempt"][];
+        };
+        WebhookDeliveryList: {
+            /** @constant */
+            object: "list";
+            url: string;
+            data: components["schemas"]["WebhookDelivery"][];
+            has_more: boolean;
+        };
+        EventRedelivery: {
+            /** @constant */
+            object: "event_redelivery";
+            event: string;
+            deliveries: components["schemas"]["WebhookDelivery"][];
         };
     };
     responses: {
@@ -733,6 +1114,451 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description How many events to return, 1 to 100. */
+                limit?: number;
+                /** @description An event id from the previous page; the list continues after it. */
+                starting_after?: string;
+                /** @description Only events of this type. */
+                type?: components["schemas"]["EventType"];
+                /** @description Only the events of this payment and of its refunds. */
+                payment?: string;
+            };
+            header?: {
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The event's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    redeliverEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
+                 *     is a good choice). Keys are kept 24 hours.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The event's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventRedeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description The deliveries queued. */
+            202: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventRedelivery"];
+                };
+            };
+            /**
+             * @description The request is malformed (`validation-failed`, `malformed-json`, `idempotency-key-missing`,
+             *     `idempotency-key-invalid`, …) and nothing was stored; or the endpoint named is disabled
+             *     (`webhook-endpoint-disabled`) or not subscribed to the event's type
+             *     (`webhook-endpoint-not-subscribed`), which is the key's answer.
+             */
+            400: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such event, or no such endpoint, for this merchant and mode (`resource-not-found`). */
+            404: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description How many deliveries to return, 1 to 100. */
+                limit?: number;
+                /** @description A delivery id from the previous page; the list continues after it. */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    paymentProcessingWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt and redelivery. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`,
+                 *     one per active secret of the endpoint (two during a rotation's grace period); the key is
+                 *     the base64-decoded part of the `whsec_…` secret.
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentEvent"] & {
+                    /** @constant */
+                    type?: "payment.processing";
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any 2xx status acknowledges the event, and the body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    paymentSucceededWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt and redelivery. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`,
+                 *     one per active secret of the endpoint (two during a rotation's grace period); the key is
+                 *     the base64-decoded part of the `whsec_…` secret.
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentEvent"] & {
+                    /** @constant */
+                    type?: "payment.succeeded";
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any 2xx status acknowledges the event, and the body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    paymentFailedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt and redelivery. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`,
+                 *     one per active secret of the endpoint (two during a rotation's grace period); the key is
+                 *     the base64-decoded part of the `whsec_…` secret.
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentEvent"] & {
+                    /** @constant */
+                    type?: "payment.failed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any 2xx status acknowledges the event, and the body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    paymentUpdatedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt and redelivery. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`,
+                 *     one per active secret of the endpoint (two during a rotation's grace period); the key is
+                 *     the base64-decoded part of the `whsec_…` secret.
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentEvent"] & {
+                    /** @constant */
+                    type?: "payment.updated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any 2xx status acknowledges the event, and the body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refundProcessingWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt and redelivery. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`,
+                 *     one per active secret of the endpoint (two during a rotation's grace period); the key is
+                 *     the base64-decoded part of the `whsec_…` secret.
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundEvent"] & {
+                    /** @constant */
+                    type?: "refund.processing";
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any 2xx status acknowledges the event, and the body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refundSucceededWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt and redelivery. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`,
+                 *     one per active secret of the endpoint (two during a rotation's grace period); the key is
+                 *     the base64-decoded part of the `whsec_…` secret.
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundEvent"] & {
+                    /** @constant */
+                    type?: "refund.succeeded";
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any 2xx status acknowledges the event, and the body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    refundFailedWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same on every attempt and redelivery. */
+                "webhook-id": string;
+                /** @description When this attempt was signed, in Unix seconds. */
+                "webhook-timestamp": string;
+                /**
+                 * @description Space-separated `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`,
+                 *     one per active secret of the endpoint (two during a rotation's grace period); the key is
+                 *     the base64-decoded part of the `whsec_…` secret.
+                 */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundEvent"] & {
+                    /** @constant */
+                    type?: "refund.failed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received; any 2xx status acknowledges the event, and the body is ignored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }
