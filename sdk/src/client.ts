@@ -1,11 +1,15 @@
+import { Events } from './events.js';
 import { Payments } from './payments.js';
 import { Transport } from './transport.js';
 import type { IdempayOptions } from './types.js';
 
 export class Idempay {
   readonly payments: Payments;
+  readonly events: Events;
 
   constructor(options: IdempayOptions) {
-    this.payments = new Payments(new Transport(options));
+    const transport = new Transport(options);
+    this.payments = new Payments(transport);
+    this.events = new Events(transport);
   }
 }

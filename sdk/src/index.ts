@@ -1,6 +1,11 @@
 export { Idempay } from './client.js';
 export { IdempayConnectionError, IdempayError } from './errors.js';
 export type {
+  Event,
+  EventList,
+  EventListParams,
+  EventRedeliverRequest,
+  EventRedelivery,
   FieldError,
   IdempayOptions,
   IdempotentRequestOptions,

@@ -11,6 +11,11 @@ export type Metadata = Schemas['Metadata'];
 export type FieldError = Schemas['FieldError'];
 export type Problem = Schemas['Problem'];
 export type PaymentListParams = NonNullable<operations['listPayments']['parameters']['query']>;
+export type Event = Schemas['Event'];
+export type EventList = Schemas['EventList'];
+export type EventRedeliverRequest = Schemas['EventRedeliverRequest'];
+export type EventRedelivery = Schemas['EventRedelivery'];
+export type EventListParams = NonNullable<operations['listEvents']['parameters']['query']>;
 
 export interface IdempayOptions {
   /** `sk_test_…` or `sk_live_…`: the key decides the merchant and the mode. */
