@@ -5,6 +5,8 @@
  * docs/BENCHMARKS.md. Needs only the machine's Postgres (127.0.0.1:5432, user postgres) and Redis
  * (127.0.0.1:6379). Exits non-zero when a correctness check fails; a missed target only says so.
  *
+ * Then outbox delivery (bench/modes/outbox.mjs): events/s to a local receiver next to a bare baseline.
+ *
  * `--growth N[,N…]` and `--soak N` run the extra modes instead (bench/modes/); see the report's
  * "Other modes" for every setting.
  */
@@ -19,6 +21,7 @@ import { killAll, ROOT, startSandbox } from './lib/processes.mjs';
 import { renderReport } from './lib/report.mjs';
 import { servers } from './lib/servers.mjs';
 import { runGrowth } from './modes/growth.mjs';
+import { runOutbox } from './modes/outbox.mjs';
 import { runSoak } from './modes/soak.mjs';
 
 /** The default run is abandoned past this, so it always stops by itself. */
@@ -101,6 +104,7 @@ async function defaultRun(ctx) {
   const started = performance.now();
   const results = [];
   for (const spec of chosen) results.push(await measureServer(spec, ctx));
+  const outbox = await runOutbox(ctx);
   const runSeconds = (performance.now() - started) / 1000;
 
   const written = chosen.length === all.length;
@@ -116,13 +120,14 @@ async function defaultRun(ctx) {
     },
     options,
     results,
+    outbox,
     runSeconds,
     written,
   });
   say();
   say(report);
   if (written) await writeFile(DOC, report + (await keptNotes()));
-  if (results.some((r) => r.checks.some(([, ok]) => !ok))) {
+  if ([...results, outbox].some((r) => r.checks.some(([, ok]) => !ok))) {
     process.stderr.write('bench: a correctness check failed\n');
     process.exitCode = 1;
   }

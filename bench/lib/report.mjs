@@ -1,3 +1,5 @@
+import { outboxSection } from '../modes/outbox.mjs';
+
 /**
  * The run's report, as Markdown: printed to stdout and written to docs/BENCHMARKS.md. The ratios
  * are the issue's targets; a missed one is reported, never a failing exit.
@@ -50,7 +52,7 @@ function failures(pass) {
   return `${pass.non2xx}${codes.length ? ` (${codes.join(' ')})` : ''} / ${pass.errors} / ${pass.timeouts}`;
 }
 
-export function renderReport({ command, machine, options, results, runSeconds, written }) {
+export function renderReport({ command, machine, options, results, outbox, runSeconds, written }) {
   const out = [];
   const say = (line = '') => out.push(line);
   say('# Benchmarks');
@@ -175,6 +177,7 @@ export function renderReport({ command, machine, options, results, runSeconds, w
   say();
   say('Settings: `--connections` / `BENCH_CONNECTIONS`, `--seconds` / `BENCH_SECONDS`, `--warmup` / `BENCH_WARMUP_SECONDS`, `--sequential` / `BENCH_SEQUENTIAL`, `--servers` / `BENCH_SERVERS` (a subset; the docs are then left alone).');
   say();
+  for (const line of outboxSection(outbox)) say(line);
   say('## Earlier figures');
   say();
   say(EARLIER);

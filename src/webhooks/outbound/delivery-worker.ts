@@ -46,23 +46,30 @@ export class DeliveryWorker {
   }
 
   /**
-   * Keeps relaying and sending until `until` (or `stopping()`), looking again every poll interval
-   * when nothing is due, or as soon as an attempt in flight frees a slot; then waits for the
-   * attempts in flight. Returns the attempts made.
+   * Keeps relaying and sending until `until` (or `stopping()`), then waits for the attempts in
+   * flight. The relay runs every poll interval, or again at once while it finds a backlog; due
+   * deliveries are leased whenever a quarter of the slots are free (fewer, larger lease queries),
+   * and when nothing is due it looks again after a poll interval or as soon as an attempt ends.
+   * Returns the attempts made.
    */
   async runUntil(until: number, stopping: () => boolean): Promise<number> {
     const inFlight = new Set<Promise<void>>();
     let attempts = 0;
+    let relayedAt = 0;
+    let backlog = false;
     while (Date.now() < until && !stopping()) {
-      await this.relay.runOnce();
+      if (backlog || Date.now() - relayedAt >= this.config.webhookPollIntervalMs) {
+        relayedAt = Date.now();
+        backlog = (await this.relay.runOnce()) === OutboxRelay.MAX_PER_PASS;
+      }
       const room = MAX_IN_FLIGHT - inFlight.size;
-      const due = room > 0 ? await this.leases.leaseDue(room, this.leaseMs) : [];
+      const due = room >= MAX_IN_FLIGHT / 4 ? await this.leases.leaseDue(room, this.leaseMs) : [];
       for (const delivery of due) {
         const attempt: Promise<void> = this.deliver(delivery).finally(() => inFlight.delete(attempt));
         inFlight.add(attempt);
       }
       attempts += due.length;
-      if (room > 0 && due.length === room) continue;
+      if (due.length > 0 && due.length === room) continue;
       const wake = new AbortController();
       const pause = Math.min(this.config.webhookPollIntervalMs, Math.max(0, until - Date.now()));
       await Promise.race([sleep(pause, undefined, { signal: wake.signal }).catch(() => undefined), ...inFlight]);

@@ -12,6 +12,9 @@ const MAX_BATCHES = 10;
  */
 @Injectable()
 export class OutboxRelay {
+  /** The most one pass publishes: a pass that publishes this many may have left a backlog. */
+  static readonly MAX_PER_PASS = BATCH * MAX_BATCHES;
+
   constructor(private readonly fanOut: FanOutRepository) {}
 
   /** Returns how many events were published. */
