@@ -4,8 +4,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { type AttemptOutcome, DeliveryLeasesRepository, type DueDelivery } from './delivery-leases.repository.js';
 import { nextAttemptDelayMs } from './delivery-schedule.js';
 import { OutboxRelay } from './outbox-relay.js';
-import type { AttemptResult } from './webhook-sender.js';
-import { WebhookSender } from './webhook-sender.js';
+import { type AttemptResult, WebhookSender } from './webhook-sender.js';
 
 /** Attempts in flight per worker at most. */
 const MAX_IN_FLIGHT = 32;
@@ -29,7 +28,7 @@ export class DeliveryWorker {
   ) {}
 
   /** The lease of one attempt: it must outlive the attempt, or another worker could send it alongside. */
-  get leaseMs(): number {
+  private get leaseMs(): number {
     return this.config.webhookAttemptTimeoutMs + LEASE_ALLOWANCE_MS;
   }
 
