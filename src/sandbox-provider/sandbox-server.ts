@@ -14,8 +14,31 @@
  * stores nothing, so the next one with that key executes fresh. `state.executions` counts the real
  * executions per key, which is how the tests prove "exactly one".
  *
+ * Webhooks: with a URL and a Standard Webhooks secret (`whsec_<base64>`) set, every real execution —
+ * never a replay, a refusal, or a fault that executed nothing; a charge-then-fail did execute — POSTs
+ * one event, `charge.succeeded`, `charge.failed`, `refund.succeeded` or `refund.failed`:
+ *   { "id": "evt_sbx_<24 hex>", "object": "event", "type", "created": <unix s>,
+ *     "data": { "object": { <the charge or refund as answered>, "idempotency_key": <the request's key> } } }
+ * signed with `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
+ * id.timestamp.body>`. Charges with `pm_card_refund_fails` succeed and their refunds fail, so every
+ * type can happen. Knobs (JSON field / env variable, see webhook-knobs.ts):
+ *   webhook_url / SANDBOX_WEBHOOK_URL                         where events go (null: none sent)
+ *   webhook_signing_secret / SANDBOX_WEBHOOK_SIGNING_SECRET   write-only; the config shows webhook_signing_secret_set
+ *   webhooks_enabled / SANDBOX_WEBHOOKS_ENABLED               true; false sends nothing
+ *   webhook_delay_ms / SANDBOX_WEBHOOK_DELAY_MS               0; waited before an event is sent
+ *   webhook_duplicate_rate / SANDBOX_WEBHOOK_DUPLICATE_RATE   0; share of events sent twice (same id and body)
+ *   webhook_reorder_rate / SANDBOX_WEBHOOK_REORDER_RATE       0; share held an extra 0…webhook_reorder_max_ms (200), so later ones overtake
+ *   webhook_before_response / SANDBOX_WEBHOOK_BEFORE_RESPONSE false; true delivers (up to its timeout) before the charge or refund is answered
+ *   webhook_retries / SANDBOX_WEBHOOK_RETRIES                 3; resends of a delivery that got no 2xx,
+ *   webhook_retry_interval_ms / SANDBOX_WEBHOOK_RETRY_INTERVAL_MS  1000 apart
+ *   webhook_timeout_ms / SANDBOX_WEBHOOK_TIMEOUT_MS           5000; one attempt's limit. Redirects are never followed.
+ * The draws (duplicate, reorder) come from their own stream of the seed, leaving the faults' sequence as it was.
+ *
  * Test routes: `GET /__sandbox/executions[?key=]`, `GET /__sandbox/requests`, `GET|POST /__sandbox/config`
- * (the knobs of faults.ts, partial updates), `POST /__sandbox/reset` (state and knobs back to defaults).
+ * (the knobs of faults.ts and webhook-knobs.ts, partial updates), `GET /__sandbox/webhooks` (each
+ * delivery's id, type, attempts, last_status, last_error, delivered; and how many are pending),
+ * `POST /__sandbox/reset` (state, deliveries and fault knobs back to defaults, stopping unfinished
+ * deliveries; the webhook knobs back to those the sandbox was started with).
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Agent } from 'undici';
@@ -108,9 +131,9 @@ export class SandboxState {
     return this.run.ledger.byKey;
   }
 
-  /** Every delivery since the last reset (a duplicated event twice), and how many are not finished. */
+  /** The deliveries since the last reset (a duplicated event twice; the latest 10,000), and how many are not finished. */
   get deliveries(): { sent: readonly DeliveryRecord[]; pending: number } {
-    return { sent: this.run.sender.sent, pending: this.run.sender.pending };
+    return { sent: this.run.sender.records, pending: this.run.sender.pending };
   }
 
   /** Resolves when no webhook is queued, in flight or waiting to be retried. */

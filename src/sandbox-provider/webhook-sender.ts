@@ -33,14 +33,22 @@ export interface DeliveryRecord {
 
 type ActiveWebhooks = SandboxWebhooks & { url: string; signingSecret: string };
 
+/** Records kept for `GET /__sandbox/webhooks`: the latest ones, so a long `npm start` run does not grow without bound. */
+const RECORDS_KEPT = 10_000;
+
 export class WebhookSender {
-  readonly sent: DeliveryRecord[] = [];
+  private readonly sent: DeliveryRecord[] = [];
   private pendingCount = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly waits = new Map<NodeJS.Timeout, () => void>();
   private readonly stopping = new AbortController();
 
   constructor(private readonly dispatcher: Dispatcher) {}
+
+  /** The latest deliveries, oldest first; see RECORDS_KEPT. */
+  get records(): readonly DeliveryRecord[] {
+    return this.sent.length > RECORDS_KEPT ? this.sent.slice(-RECORDS_KEPT) : this.sent;
+  }
 
   /** Deliveries queued, in flight or waiting to be retried. */
   get pending(): number {
@@ -86,7 +94,8 @@ export class WebhookSender {
 
   private deliver(id: string, type: string, body: string, webhooks: ActiveWebhooks, waitMs: number): Promise<void> {
     const record: DeliveryRecord = { id, type, attempts: 0, last_status: null, last_error: null, delivered: false };
-    this.sent.push(record);
+    // Trimmed in batches, so keeping the latest costs no shift per delivery.
+    if (this.sent.push(record) >= 2 * RECORDS_KEPT) this.sent.splice(0, RECORDS_KEPT);
     this.pendingCount++;
     let firstOver!: () => void;
     const first = new Promise<void>((resolve) => (firstOver = resolve));
