@@ -30,6 +30,9 @@ export interface SandboxWebhooks {
   timeoutMs: number;
 }
 
+/** Knobs under which events are sent: a URL and a secret are set. */
+export type ActiveWebhooks = SandboxWebhooks & { url: string; signingSecret: string };
+
 /** How one event is delivered, decided by `planDelivery`. */
 export interface DeliveryPlan {
   copies: 1 | 2;
@@ -155,7 +158,7 @@ export function webhooksFromEnv(env: Record<string, string | undefined>): Partia
 }
 
 /** Whether an execution's event is sent at all. */
-export function webhooksOn(webhooks: SandboxWebhooks): webhooks is SandboxWebhooks & { url: string; signingSecret: string } {
+export function webhooksOn(webhooks: SandboxWebhooks): webhooks is ActiveWebhooks {
   return webhooks.enabled && webhooks.url !== null && webhooks.signingSecret !== null;
 }
 

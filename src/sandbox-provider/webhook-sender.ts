@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { type Dispatcher, request } from 'undici';
 import type { Operation } from './ledger.js';
-import type { DeliveryPlan, SandboxWebhooks } from './webhook-knobs.js';
+import type { ActiveWebhooks, DeliveryPlan } from './webhook-knobs.js';
 
 /** A charge or refund that just executed, with the body the sandbox answers for it. */
 export interface Execution {
@@ -30,8 +30,6 @@ export interface DeliveryRecord {
   last_error: string | null;
   delivered: boolean;
 }
-
-type ActiveWebhooks = SandboxWebhooks & { url: string; signingSecret: string };
 
 /** Records kept for `GET /__sandbox/webhooks`: the latest ones, so a long `npm start` run does not grow without bound. */
 const RECORDS_KEPT = 10_000;
