@@ -5,14 +5,17 @@ import type { Stack } from './harness.js';
 export const PUBLIC_V4 = '93.184.215.14';
 export const PUBLIC_V6 = '2606:2800:21f:cb07:6820:80da:af6b:8b2c';
 
-/** Answers from a table instead of DNS; an unknown name does not resolve, as with DNS. */
+/** Answers from a table instead of DNS; a name missing from it resolves to `fallback`, or not at all. */
 export class TableResolver extends HostResolver {
-  constructor(readonly table: Record<string, string[]> = {}) {
+  constructor(
+    readonly table: Record<string, string[]> = {},
+    private readonly fallback?: string[],
+  ) {
     super();
   }
 
   async resolve(host: string): Promise<ResolvedAddress[]> {
-    const addresses = this.table[host];
+    const addresses = this.table[host] ?? this.fallback;
     if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
     return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   }
@@ -20,12 +23,11 @@ export class TableResolver extends HostResolver {
 
 /**
  * Puts a table in place of the DNS behind the running stack's SSRF guard (the one HostResolver
- * instance the guard was given), so no test asks DNS or reaches a private range. Names missing from
- * the table resolve to `fallback` when one is given.
+ * instance the guard was given), so no test asks DNS or reaches a private range. Returns the table's
+ * resolver: a test may change its table as it goes.
  */
 export function stubHostResolver(stack: Stack, table: Record<string, string[]>, fallback?: string[]): TableResolver {
-  const stub = new TableResolver(table);
-  const resolver = stack.app.get(HostResolver);
-  resolver.resolve = (host) => (fallback && !(host in table) ? new TableResolver({ [host]: fallback }).resolve(host) : stub.resolve(host));
+  const stub = new TableResolver(table, fallback);
+  stack.app.get(HostResolver).resolve = (host) => stub.resolve(host);
   return stub;
 }
