@@ -1,11 +1,15 @@
 import { Payments } from './payments.js';
 import { Transport } from './transport.js';
 import type { IdempayOptions } from './types.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
 
 export class Idempay {
   readonly payments: Payments;
+  readonly webhookEndpoints: WebhookEndpoints;
 
   constructor(options: IdempayOptions) {
-    this.payments = new Payments(new Transport(options));
+    const transport = new Transport(options);
+    this.payments = new Payments(transport);
+    this.webhookEndpoints = new WebhookEndpoints(transport);
   }
 }
