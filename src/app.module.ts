@@ -9,6 +9,7 @@ import { JobQueueModule } from './jobs/job-queue.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { RefundsModule } from './refunds/refunds.module.js';
+import { WebhookEndpointsModule } from './webhooks/endpoints/webhook-endpoints.module.js';
 import { WebhookDeliveryModule } from './webhooks/outbound/webhook-delivery.module.js';
 
 @Module({})
@@ -31,6 +32,7 @@ export class AppModule {
         AuthModule,
         PaymentsModule,
         RefundsModule,
+        WebhookEndpointsModule,
         DocsModule,
         JobsModule,
         WebhookDeliveryModule,

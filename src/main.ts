@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT drain in-flight requests, exit 0.
  */
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -14,7 +15,7 @@ import { AppConfig, loadConfig } from './config/app-config.js';
 import { withAdvisoryLock } from './database/advisory-lock.js';
 import { startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { runMigrations } from './database/migrations.js';
-import { buildSandbox, faultsFromEnv } from './sandbox-provider/sandbox-server.js';
+import { buildSandbox, faultsFromEnv, type SandboxState, webhooksFromEnv } from './sandbox-provider/sandbox-server.js';
 
 const DEMO_MERCHANT = 'Demo merchant';
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -33,19 +34,29 @@ if (!databaseUrl) {
 await runMigrations(databaseUrl);
 
 let sandboxUrl = config.sandboxUrl;
+let sandboxWebhookSecrets = config.sandboxWebhookSecrets;
+let sandbox: SandboxState | undefined;
 if (!sandboxUrl) {
-  const sandbox = buildSandbox({ faults: faultsFromEnv(process.env) });
-  await sandbox.app.listen({ port: config.sandboxPort, host: '127.0.0.1' });
-  cleanups.unshift(() => sandbox.app.close());
+  // The sandbox started here signs its webhooks with the API's own secret (a fresh one when none is set).
+  if (sandboxWebhookSecrets.length === 0) sandboxWebhookSecrets = [`whsec_${randomBytes(32).toString('base64')}`];
+  const started = buildSandbox({ faults: faultsFromEnv(process.env), webhooks: { ...webhooksFromEnv(process.env), signingSecret: sandboxWebhookSecrets[0] } });
+  await started.app.listen({ port: config.sandboxPort, host: '127.0.0.1' });
+  cleanups.unshift(() => started.app.close());
+  sandbox = started.state;
   sandboxUrl = `http://127.0.0.1:${config.sandboxPort}`;
   say(`sandbox provider (test mode) on ${sandboxUrl}`);
 }
 // The origin only: a provider URL may carry credentials.
 say(config.providerUrl ? `live mode charges through ${config.providerName} at ${new URL(config.providerUrl).origin}` : 'live mode is off: no PROVIDER_URL');
 
-const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl }));
+// The local demo on the embedded database only: merchants' endpoints may be on this machine, over plain http.
+const webhookAllowedHosts = !config.databaseUrl && !process.env.WEBHOOK_ALLOWED_HOSTS ? ['localhost', '127.0.0.1', '::1'] : config.webhookAllowedHosts;
+const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl, sandboxWebhookSecrets, webhookAllowedHosts }));
 await app.listen({ port: config.port, host: config.host });
 const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+sandbox?.configure({}, { url: `${base}/provider-webhooks/sandbox` });
+if (sandbox) say(`the sandbox sends its webhooks to ${base}/provider-webhooks/sandbox`);
+if (webhookAllowedHosts !== config.webhookAllowedHosts) say(`local demo: webhook endpoints may use http and loopback hosts (${webhookAllowedHosts.join(', ')}); set WEBHOOK_ALLOWED_HOSTS to change this`);
 say(`idempay listening on ${base}`);
 if (config.databaseUrl) {
   say('create a merchant and its keys with: npm run -s cli -- merchants create --name "My shop"');

@@ -1,5 +1,7 @@
 export { Idempay } from './client.js';
 export { IdempayConnectionError, IdempayError } from './errors.js';
+export { IdempayWebhookError, verifyWebhook } from './verify-webhook.js';
+export type { VerifyWebhookOptions, WebhookEvent, WebhookHeaders, WebhookRefusal } from './verify-webhook.js';
 export type {
   Event,
   EventList,
@@ -18,6 +20,14 @@ export type {
   PaymentStatus,
   PaymentUpdateRequest,
   Problem,
+  WebhookEndpoint,
+  WebhookEndpointCreateRequest,
+  WebhookEndpointDeleted,
+  WebhookEndpointList,
+  WebhookEndpointListParams,
+  WebhookEndpointUpdateRequest,
+  WebhookEndpointWithSecret,
+  WebhookEventType,
   WithLastResponse,
 } from './types.js';
 export { SDK_VERSION } from './version.js';

@@ -16,6 +16,14 @@ export type EventList = Schemas['EventList'];
 export type EventRedeliverRequest = Schemas['EventRedeliverRequest'];
 export type EventRedelivery = Schemas['EventRedelivery'];
 export type EventListParams = NonNullable<operations['listEvents']['parameters']['query']>;
+export type WebhookEndpoint = Schemas['WebhookEndpoint'];
+export type WebhookEndpointWithSecret = Schemas['WebhookEndpointWithSecret'];
+export type WebhookEndpointList = Schemas['WebhookEndpointList'];
+export type WebhookEndpointDeleted = Schemas['WebhookEndpointDeleted'];
+export type WebhookEndpointCreateRequest = Schemas['WebhookEndpointCreateRequest'];
+export type WebhookEndpointUpdateRequest = Schemas['WebhookEndpointUpdateRequest'];
+export type WebhookEventType = Schemas['WebhookEventType'];
+export type WebhookEndpointListParams = NonNullable<operations['listWebhookEndpoints']['parameters']['query']>;
 
 export interface IdempayOptions {
   /** `sk_test_…` or `sk_live_…`: the key decides the merchant and the mode. */

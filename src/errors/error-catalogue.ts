@@ -30,6 +30,8 @@ export const ERROR_CATALOGUE = {
 
 
   // webhook endpoints
+  'webhook-url-unsafe': { status: 400, title: 'The webhook endpoint URL may not be called' },
+  'webhook-endpoint-limit-reached': { status: 400, title: 'No more webhook endpoints may be created' },
 
 
   // events and deliveries

@@ -1,11 +1,10 @@
 import type { components } from '../generated/v1.js';
 
-export type EventType = components['schemas']['EventType'];
+export type EventType = components['schemas']['WebhookEventType'];
 
 /**
- * Every type `events.type` holds, as the spec's EventType lists them. The list filter checks
- * against it and the delivery fans out by it. (The endpoints API keeps the same list for
- * `enabled_events`: one of the two goes once both are merged.)
+ * Every type `events.type` holds, as the spec's WebhookEventType lists them, for the events list's
+ * filter. (webhooks/endpoints keeps the same list for `enabled_events`; events/ may not import it.)
  */
 export const EVENT_TYPES = [
   'payment.processing',

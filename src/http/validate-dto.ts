@@ -39,3 +39,10 @@ export function safeObject(input: unknown): Record<string, unknown> {
   if (unsafe.length > 0) throw invalid(unsafe);
   return input as Record<string, unknown>;
 }
+
+/** The body of an operation that takes no fields: `{}`, or a 400 naming every field sent. */
+export function refuseFields(body: Record<string, unknown>): Record<string, never> {
+  const fields = Object.keys(body);
+  if (fields.length > 0) throw invalid(fields.map((field) => ({ field, message: `${field} is not a known field` })));
+  return {};
+}

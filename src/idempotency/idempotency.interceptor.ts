@@ -5,7 +5,7 @@ import { from, lastValueFrom, map, type Observable, of } from 'rxjs';
 import { CrashPoints } from '../faults/crash-points.js';
 import { ProblemError } from '../errors/problem.js';
 import { inputProblems } from '../http/input-guard.js';
-import { safeObject, validateDto } from '../http/validate-dto.js';
+import { refuseFields, safeObject, validateDto } from '../http/validate-dto.js';
 import type { IdempotentRequest } from './claimed-key.js';
 import { IDEMPOTENT, type IdempotentOptions } from './idempotent-options.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
@@ -33,7 +33,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!auth) throw new Error('@Idempotent() route reached without authentication');
 
     const key = parseIdempotencyKey(request.raw.headersDistinct['idempotency-key']);
-    const body = safeObject(request.body);
+    // A route that takes no fields may be sent no body at all; it then means `{}`, and fingerprints as such.
+    const body = request.body === undefined && !options.body ? {} : safeObject(request.body);
     // Refused before the claim, which stores the path parameters: no resource has such an id.
     if (inputProblems(request.params).length > 0) throw new ProblemError('resource-not-found', 'No resource has this id.');
     const idempotentRequest: IdempotentRequest = {
@@ -47,7 +48,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     // The very request an answer is stored for, so one its DTO accepted: replayed without checking it again.
     const cached = this.idempotency.cachedAnswer(call);
     if (cached) return of(send(reply, cached, true));
-    const dto = validateDto(options.body, body);
+    const dto = options.body ? validateDto(options.body, body) : refuseFields(body);
 
     if (!options.claimedByOperation) {
       const outcome = await this.idempotency.claim(call);

@@ -43,15 +43,26 @@ export const CHECKOUT_ORDERS = {
   declined: { orderId: '1002', amount: 2500, currency: 'usd', paymentMethod: 'pm_card_declined' },
 };
 
+/** The partner checkout's webhook endpoint (from its 1.1.0): where it wants to hear about its payments. */
+export const CHECKOUT_WEBHOOK = {
+  host: 'checkout.partner.example',
+  url: 'https://checkout.partner.example/idempay/webhooks',
+  enabledEvents: ['payment.succeeded', 'payment.failed', 'refund.succeeded'],
+  idempotencyKey: 'checkout-webhook-endpoint-1',
+};
+
 /** Provider state names; each handler seeds the merchant itself, so one state per interaction suffices. */
 export const STATES = {
   merchant: 'the merchant of the contract test key exists',
   payment: 'the merchant has the payment ' + EXISTING_PAYMENT_ID,
   finishedKey: 'a payment was created with Idempotency-Key ' + IDEMPOTENCY_KEYS.replay,
   inUseKey: 'a request with Idempotency-Key ' + IDEMPOTENCY_KEYS.inUse + ' is in progress',
+  webhookHost: `the host ${CHECKOUT_WEBHOOK.host} resolves to a public address`,
 };
 
 export const ID_PATTERN = /^pay_[0-9A-Za-z]+$/;
+export const WEBHOOK_ENDPOINT_ID_PATTERN = /^we_[0-9A-Za-z]+$/;
+export const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 export const TRACE_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const TIMESTAMP_PATTERN = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 export const JSON_CONTENT_TYPE = /^application\/json(;.*)?$/;

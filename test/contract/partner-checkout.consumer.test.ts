@@ -5,6 +5,7 @@ import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CHECKOUT_ORDERS,
+  CHECKOUT_WEBHOOK,
   CONTRACT_API_KEY,
   EXISTING_PAYMENT_ID,
   ID_PATTERN,
@@ -12,28 +13,35 @@ import {
   PROVIDER,
   settlePactFile,
   STATES,
+  WEBHOOK_ENDPOINT_ID_PATTERN,
+  WEBHOOK_SECRET_PATTERN,
 } from './fixtures.js';
 import { CheckoutClient, type Order } from './partner-checkout/checkout-client.js';
 
 const { like, regex } = MatchersV3;
 
 const CONSUMER = 'partner-checkout';
-/*
- * 1.0.0 is released and frozen: this test never rewrites it. It still runs the checkout against the
- * mock of every interaction and compares what it would write with the frozen file, so a change of
- * the checkout that needs more of idempay fails here instead of being verified against a contract
- * its released version never had: such a change ships as a new VERSION, a new file.
- */
-const VERSION = '1.0.0';
 
 const DESCRIPTIONS = {
   paid: 'a checkout paying an order',
   declined: 'a checkout paying an order with a card that is declined',
   status: 'a checkout asking for the status of a payment',
+  webhook: 'a checkout registering its webhook endpoint',
 };
 
+/*
+ * One pact per version of the checkout. 1.0.0 is released and frozen: this test never rewrites it.
+ * It still runs the checkout against the mock of each of its interactions and compares what it would
+ * write with the frozen file, so a change of the checkout that needs more of idempay fails there
+ * instead of being verified against a contract its released version never had. 1.1.0 needs more
+ * (it registers a webhook endpoint): it is the new file, written by this test until it is released.
+ */
+const VERSIONS: { version: string; interactions: (keyof typeof DESCRIPTIONS)[] }[] = [
+  { version: '1.0.0', interactions: ['paid', 'declined', 'status'] },
+  { version: '1.1.0', interactions: ['paid', 'declined', 'status', 'webhook'] },
+];
+
 const workDir = mkdtempSync(join(tmpdir(), 'pact-partner-checkout-'));
-const pact = new PactV4({ consumer: CONSUMER, provider: PROVIDER, dir: workDir, host: '127.0.0.1', logLevel: 'warn' });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 function payRequest(order: Order) {
@@ -47,8 +55,8 @@ function payRequest(order: Order) {
   };
 }
 
-describe('partner-checkout, the consumer of idempay-api', () => {
-  it('pays an order and reads the outcome', () => {
+const INTERACTIONS: Record<keyof typeof DESCRIPTIONS, (pact: PactV4) => Promise<unknown>> = {
+  paid(pact) {
     const order = CHECKOUT_ORDERS.paid;
     const request = payRequest(order);
     return pact
@@ -69,9 +77,9 @@ describe('partner-checkout, the consumer of idempay-api', () => {
         const payment = await new CheckoutClient(server.url, CONTRACT_API_KEY).pay(order);
         expect(payment).toEqual({ id: 'pay_01JD8X4Q5R2Z7K9M3N6P8T0V2A', status: 'succeeded', amount: 2500, currency: 'usd', failureCode: null });
       });
-  });
+  },
 
-  it('pays an order with a declined card and reads why', () => {
+  declined(pact) {
     const order = CHECKOUT_ORDERS.declined;
     const request = payRequest(order);
     return pact
@@ -92,9 +100,9 @@ describe('partner-checkout, the consumer of idempay-api', () => {
         const payment = await new CheckoutClient(server.url, CONTRACT_API_KEY).pay(order);
         expect(payment).toMatchObject({ status: 'failed', failureCode: 'card_declined' });
       });
-  });
+  },
 
-  it('reads the status of a payment', () =>
+  status: (pact) =>
     pact
       .addInteraction()
       .given(STATES.payment)
@@ -103,12 +111,49 @@ describe('partner-checkout, the consumer of idempay-api', () => {
       .willRespondWith(200, (b) => b.jsonBody({ status: regex(/^(pending|processing|succeeded|failed)$/, 'succeeded') }))
       .executeTest(async (server) => {
         expect(await new CheckoutClient(server.url, CONTRACT_API_KEY).statusOf(EXISTING_PAYMENT_ID)).toBe('succeeded');
-      }));
+      }),
 
-  it(`produces exactly its released ${VERSION} contract`, () => {
-    const written = join(workDir, `${CONSUMER}-${PROVIDER}.json`);
-    const interactions: { description: string }[] = JSON.parse(readFileSync(written, 'utf8')).interactions;
-    expect(interactions.map((i) => i.description).sort()).toEqual(Object.values(DESCRIPTIONS).sort());
-    settlePactFile(written, pactFileOf(CONSUMER, VERSION));
+  webhook: (pact) =>
+    pact
+      .addInteraction()
+      .given(STATES.merchant)
+      .given(STATES.webhookHost)
+      .uponReceiving(DESCRIPTIONS.webhook)
+      .withRequest('POST', '/v1/webhook_endpoints', (b) =>
+        b
+          .headers({ Authorization: `Bearer ${CONTRACT_API_KEY}`, 'Idempotency-Key': CHECKOUT_WEBHOOK.idempotencyKey, 'Content-Type': 'application/json' })
+          .jsonBody({ url: CHECKOUT_WEBHOOK.url, enabled_events: CHECKOUT_WEBHOOK.enabledEvents }),
+      )
+      .willRespondWith(201, (b) =>
+        b.jsonBody({
+          id: regex(WEBHOOK_ENDPOINT_ID_PATTERN, 'we_01JD8XB2C3D4E5F6G7H8J9K0M1'),
+          url: CHECKOUT_WEBHOOK.url,
+          status: 'enabled',
+          secret: regex(WEBHOOK_SECRET_PATTERN, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'),
+        }),
+      )
+      .executeTest(async (server) => {
+        const webhook = await new CheckoutClient(server.url, CONTRACT_API_KEY).registerWebhook(
+          CHECKOUT_WEBHOOK.url,
+          CHECKOUT_WEBHOOK.enabledEvents,
+          CHECKOUT_WEBHOOK.idempotencyKey,
+        );
+        expect(webhook).toEqual({ id: 'we_01JD8XB2C3D4E5F6G7H8J9K0M1', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+      }),
+};
+
+describe.each(VERSIONS)('partner-checkout $version, a consumer of idempay-api', ({ version, interactions }) => {
+  const dir = join(workDir, version);
+  const pact = new PactV4({ consumer: CONSUMER, provider: PROVIDER, dir, host: '127.0.0.1', logLevel: 'warn' });
+
+  it.each(interactions)('%s', async (name) => {
+    await INTERACTIONS[name](pact);
+  });
+
+  it(`produces exactly its ${version} contract`, () => {
+    const written = join(dir, `${CONSUMER}-${PROVIDER}.json`);
+    const described: { description: string }[] = JSON.parse(readFileSync(written, 'utf8')).interactions;
+    expect(described.map((i) => i.description).sort()).toEqual(interactions.map((name) => DESCRIPTIONS[name]).sort());
+    settlePactFile(written, pactFileOf(CONSUMER, version));
   });
 });

@@ -8,7 +8,9 @@ import { fingerprintOf } from '../../src/idempotency/idempotency.service.js';
 import { chargeKeyOf } from '../../src/payments/payment.js';
 import { SDK_VERSION } from '../../sdk/src/index.js';
 import { resetStack, type Stack, startStack } from '../support/harness.js';
+import { PUBLIC_V4, stubHostResolver, type TableResolver } from '../support/host-resolver-stub.js';
 import {
+  CHECKOUT_WEBHOOK,
   CONTRACT_API_KEY,
   CONTRACT_MERCHANT_ID,
   CREATE_BODY,
@@ -52,6 +54,8 @@ function readable(error: Error): Error {
 }
 
 let stack: Stack;
+/** What the SSRF guard's resolver answers: empty, so no name resolves unless a state says so. */
+let dns: TableResolver;
 
 async function seedMerchant(): Promise<void> {
   await stack.db.query(`INSERT INTO merchants (id, name) VALUES ($1, 'Contract merchant') ON CONFLICT DO NOTHING`, [CONTRACT_MERCHANT_ID]);
@@ -108,6 +112,11 @@ const handlers: Record<string, () => Promise<void>> = {
         fingerprintOf(request), request.body, randomUUID()],
     );
   },
+
+  // Without DNS: the guard gets a public address for the partner's host from the stubbed resolver.
+  async [STATES.webhookHost]() {
+    dns.table[CHECKOUT_WEBHOOK.host] = [PUBLIC_V4];
+  },
 };
 
 const stateHandlers = Object.fromEntries(
@@ -126,6 +135,7 @@ const stateHandlers = Object.fromEntries(
 
 beforeAll(async () => {
   stack = await startStack();
+  dns = stubHostResolver(stack, {});
 });
 afterAll(() => stack?.close());
 
@@ -151,7 +161,10 @@ describe(`${PROVIDER} honours every consumer's pact`, () => {
       providerBaseUrl: stack.baseUrl,
       pactUrls: [join(PACTS_DIR, file)],
       stateHandlers,
-      beforeEach: () => resetStack(stack),
+      beforeEach: async () => {
+        for (const host of Object.keys(dns.table)) delete dns.table[host];
+        await resetStack(stack);
+      },
       logLevel: 'error',
     });
     const results: VerifierResults = JSON.parse(await verifier.verifyProvider().catch((error: Error) => Promise.reject(readable(error))));

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { call, createMerchant, resetStack, type Stack, startStack, visa } from '../support/harness.js';
+import { PUBLIC_V4, stubHostResolver } from '../support/host-resolver-stub.js';
 import { SpecValidator } from '../support/spec-validator.js';
 
 let stack: Stack;
@@ -11,6 +12,8 @@ let merchant: CreatedMerchant;
 
 beforeAll(async () => {
   stack = await startStack();
+  // The examples' hosts (example.com) resolve to a public address without asking DNS.
+  stubHostResolver(stack, {}, [PUBLIC_V4]);
 });
 afterAll(() => stack.close());
 beforeEach(async () => {
@@ -62,11 +65,19 @@ describe('the examples in the spec, sent as requests', () => {
   );
 
   it('covers every operation that takes a body', () => {
-    expect(examples.map((e) => `${e.method} ${e.template}`).sort()).toEqual(['PATCH /v1/payments/{id}', 'POST /v1/payments', 'POST /v1/payments/{id}/refunds']);
+    expect(examples.map((e) => `${e.method} ${e.template}`).sort()).toEqual([
+      'PATCH /v1/payments/{id}',
+      'PATCH /v1/webhook_endpoints/{id}',
+      'POST /v1/payments',
+      'POST /v1/payments/{id}/refunds',
+      'POST /v1/webhook_endpoints',
+    ]);
   });
 
   it.each(examples.map((e) => [`${e.method} ${e.template}`, e] as const))('%s with its example answers a documented 2xx', async (_name, example) => {
-    const existing = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: randomUUID() });
+    const existing = example.template.startsWith('/v1/webhook_endpoints/')
+      ? await call(stack.baseUrl, 'POST', '/v1/webhook_endpoints', { url: 'https://hooks.example.com/x', enabled_events: ['*'] }, { key: merchant.test_key, idempotencyKey: randomUUID() })
+      : await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: randomUUID() });
     const path = example.template.replace('{id}', existing.body.id);
     const res = await call(stack.baseUrl, example.method, path, example.op.requestBody.content['application/json'].example, {
       key: merchant.test_key,

@@ -104,18 +104,33 @@ describe('delivery, signed as Standard Webhooks', () => {
     });
   });
 
-  it('during a rotation both active secrets sign every delivery, each verifies; an expired one signs no more', async () => {
+  it('through the endpoints API: during a rotation both secrets sign every delivery and each verifies; a disabled endpoint gets nothing', async () => {
     const hook = await receiver();
-    const endpoint = await createEndpoint(stack.db, merchant.merchant_id, hook.url);
-    const rotated = await addSecret(stack.db, merchant.merchant_id, endpoint.id);
-    const expired = await addSecret(stack.db, merchant.merchant_id, endpoint.id, -1_000);
+    const post = (path: string, body: unknown) => call(stack.baseUrl, 'POST', path, body, { key: merchant.test_key, idempotencyKey: randomUUID() });
+    const created = await post('/v1/webhook_endpoints', { url: hook.url, enabled_events: ['*'] });
+    expect(created.status).toBe(201);
+    const rotated = await post(`/v1/webhook_endpoints/${created.body.id}/rotate_secret`, {});
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).not.toBe(created.body.secret);
     await pay();
     await deliverUntil(() => hook.received.length === 1);
     const [request] = hook.received;
     expect(String(request.headers['webhook-signature']).split(' ')).toHaveLength(2);
-    expect(verify(endpoint.secret, request)).toBeTruthy();
-    expect(verify(rotated, request)).toBeTruthy();
-    expect(() => verify(expired, request)).toThrow();
+    expect(verify(created.body.secret, request)).toBeTruthy();
+    expect(verify(rotated.body.secret, request)).toBeTruthy();
+
+    // An expired secret signs no more.
+    const expired = await addSecret(stack.db, merchant.merchant_id, created.body.id, -1_000);
+    const disabled = await call(stack.baseUrl, 'PATCH', `/v1/webhook_endpoints/${created.body.id}`, { disabled: true }, { key: merchant.test_key, idempotencyKey: randomUUID() });
+    expect(disabled.body.status).toBe('disabled');
+    await pay();
+    await worker.runOnce();
+    expect(hook.received).toHaveLength(1);
+    await call(stack.baseUrl, 'PATCH', `/v1/webhook_endpoints/${created.body.id}`, { disabled: false }, { key: merchant.test_key, idempotencyKey: randomUUID() });
+    await pay();
+    await deliverUntil(() => hook.received.length === 2);
+    expect(String(hook.received[1].headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(() => verify(expired, hook.received[1])).toThrow();
   });
 
   it('only subscribed, enabled endpoints of the same merchant and mode get an event; an endpoint made later gets none of the earlier ones', async () => {

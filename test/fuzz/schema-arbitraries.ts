@@ -4,7 +4,7 @@ import fc from 'fast-check';
  * fast-check arbitraries from the JSON Schemas of an OpenAPI document, for the keywords the spec
  * uses: `$ref`, `type` (one or a list), `enum`, `const`, `minimum`/`maximum`, `minLength`/
  * `maxLength`, `pattern`, `examples`, `properties`/`required`/`additionalProperties`,
- * `minProperties`/`maxProperties`, `propertyNames`. `valid` draws values the schema accepts and
+ * `minProperties`/`maxProperties`, `propertyNames`, `items`/`minItems`/`maxItems`/`uniqueItems`. `valid` draws values the schema accepts and
  * `invalid` values it refuses, so a change to the spec changes what the fuzz sends.
  */
 export type Schema = Record<string, unknown>;
@@ -46,6 +46,8 @@ export class SchemaArbitraries {
         return this.validString(schema);
       case 'object':
         return this.validObject(schema);
+      case 'array':
+        return this.validArray(schema);
       default:
         throw new Error(`no valid arbitrary for schema ${JSON.stringify(schema)}`);
     }
@@ -55,11 +57,14 @@ export class SchemaArbitraries {
   invalid(input: Schema): fc.Arbitrary<{ value: unknown; why: string }> {
     const schema = this.resolve(input);
     const tagged = (why: string, arb: fc.Arbitrary<unknown>) => arb.map((value) => ({ value, why }));
-    const notThisType = (type: string) =>
-      tagged(`not a ${type}`, fc.constantFrom<unknown>(...[12, 1.5, true, null, 'x', [], {}].filter((v) => jsonType(v) !== type && !(type === 'number' && jsonType(v) === 'integer'))));
-    if (Array.isArray(schema.enum)) return fc.oneof(tagged('not in the enum', text(30).filter((s) => !(schema.enum as unknown[]).includes(s))), notThisType('string'));
-    const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
-    const options: fc.Arbitrary<{ value: unknown; why: string }>[] = [notThisType(String(type))];
+    // A value of none of the types (`type: [string, 'null']` accepts null).
+    const notThisType = (types: unknown[]) =>
+      tagged(`not a ${types.join(' or ')}`, fc.constantFrom<unknown>(...[12, 1.5, true, null, 'x', [], {}].filter((v) => !types.includes(jsonType(v)) && !(types.includes('number') && jsonType(v) === 'integer'))));
+    if (Array.isArray(schema.enum)) return fc.oneof(tagged('not in the enum', text(30).filter((s) => !(schema.enum as unknown[]).includes(s))), notThisType(['string']));
+    if (Array.isArray(schema.oneOf)) return this.invalidChoice(schema.oneOf as Schema[]);
+    const types = Array.isArray(schema.type) ? (schema.type as unknown[]) : [schema.type];
+    const type = types[0];
+    const options: fc.Arbitrary<{ value: unknown; why: string }>[] = [notThisType(types)];
     if (type === 'integer') {
       options.push(tagged('a fraction', fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Number.isInteger(n))));
       options.push(tagged('a numeric string', fc.integer().map(String)));
@@ -75,7 +80,42 @@ export class SchemaArbitraries {
       }
     }
     if (type === 'object') options.push(...this.invalidObject(schema));
+    if (type === 'array') options.push(...this.invalidArray(schema));
     return fc.oneof(...options);
+  }
+
+  /** A `oneOf` of string constants (an enum and a `const`): any other text, or no string at all. */
+  private invalidChoice(branches: Schema[]): fc.Arbitrary<{ value: unknown; why: string }> {
+    const allowed = branches.map((b) => this.resolve(b)).flatMap((b) => {
+      if (Array.isArray(b.enum)) return b.enum as unknown[];
+      if ('const' in b) return [b.const];
+      throw new Error(`no invalid arbitrary for a oneOf branch ${JSON.stringify(b)}`);
+    });
+    return fc.oneof(
+      text(30).filter((s) => !allowed.includes(s)).map((value) => ({ value, why: 'none of the choices' })),
+      fc.constantFrom<unknown>(12, true, null, [], {}).map((value) => ({ value, why: 'not a string' })),
+    );
+  }
+
+  private validArray(schema: Schema): fc.Arbitrary<unknown[]> {
+    const items = this.valid(schema.items as Schema);
+    const minLength = (schema.minItems as number | undefined) ?? 0;
+    const maxLength = Math.max(minLength, Math.min((schema.maxItems as number | undefined) ?? 5, 5));
+    return schema.uniqueItems === true
+      ? fc.uniqueArray(items, { minLength, maxLength, selector: (v) => JSON.stringify(v) })
+      : fc.array(items, { minLength, maxLength });
+  }
+
+  private invalidArray(schema: Schema): fc.Arbitrary<{ value: unknown; why: string }>[] {
+    const items = schema.items as Schema;
+    const options = [this.invalid(items).map((bad) => ({ value: [bad.value], why: `an item: ${bad.why}` }))];
+    if (typeof schema.minItems === 'number' && schema.minItems > 0) options.push(fc.constant({ value: [], why: 'too few items' }));
+    if (typeof schema.maxItems === 'number') {
+      const max = schema.maxItems;
+      options.push(fc.array(this.valid(items), { minLength: max + 1, maxLength: max + 3 }).map((value) => ({ value, why: 'too many items' })));
+    }
+    if (schema.uniqueItems === true) options.push(this.valid(items).map((v) => ({ value: [v, v], why: 'a repeated item' })));
+    return options;
   }
 
   /**

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { call, createMerchant, resetStack, type Stack, startStack, visa } from '../support/harness.js';
+import { PUBLIC_V4, stubHostResolver } from '../support/host-resolver-stub.js';
 import { SpecValidator } from '../support/spec-validator.js';
 import { hostileValues, type Schema, SchemaArbitraries } from './schema-arbitraries.js';
 
@@ -70,20 +71,27 @@ const operations = [...operationsOf('v1'), ...operationsOf('v2')];
 
 let stack: Stack;
 let merchant: CreatedMerchant;
-let known: { payments: string[]; refunds: string[] };
+let known: { payments: string[]; refunds: string[]; webhookEndpoints: string[] };
 /** Keys sent by requests the spec allows: the only ones that may leave rows. */
 const validKeys = new Set<string>();
 let client: Client;
 
 beforeAll(async () => {
   stack = await startStack();
+  // Every generated host name resolves to a public address: no DNS is asked, and URLs get past the guard.
+  stubHostResolver(stack, {}, [PUBLIC_V4]);
   await resetStack(stack);
   merchant = await createMerchant(stack);
   const paid = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: 'fuzz-setup-1' });
   const declined = await call(stack.baseUrl, 'POST', '/v1/payments', { ...visa, payment_method: 'pm_card_declined' }, { key: merchant.test_key, idempotencyKey: 'fuzz-setup-2' });
   const refund = await call(stack.baseUrl, 'POST', `/v1/payments/${paid.body.id}/refunds`, { amount: 100 }, { key: merchant.test_key, idempotencyKey: 'fuzz-setup-3' });
-  known = { payments: [paid.body.id, declined.body.id], refunds: [refund.body.id] };
-  for (const key of ['fuzz-setup-1', 'fuzz-setup-2', 'fuzz-setup-3']) validKeys.add(key);
+  const endpoints = await Promise.all(
+    ['fuzz-setup-4', 'fuzz-setup-5'].map((key) =>
+      call(stack.baseUrl, 'POST', '/v1/webhook_endpoints', { url: 'https://hooks.example.com/fuzz', enabled_events: ['*'] }, { key: merchant.test_key, idempotencyKey: key }),
+    ),
+  );
+  known = { payments: [paid.body.id, declined.body.id], refunds: [refund.body.id], webhookEndpoints: endpoints.map((e) => e.body.id) };
+  for (const key of ['fuzz-setup-1', 'fuzz-setup-2', 'fuzz-setup-3', 'fuzz-setup-4', 'fuzz-setup-5']) validKeys.add(key);
   client = new Client(stack.baseUrl);
 });
 afterAll(async () => {
@@ -92,10 +100,14 @@ afterAll(async () => {
 });
 
 const anyText = fc.string({ unit: 'grapheme', maxLength: 30 });
+/** The ids a path parameter names when it names something that exists. */
+const knownIds = (template: string, name: string) =>
+  name === 'refund_id' ? known.refunds : template.startsWith('/v1/webhook_endpoints/') ? known.webhookEndpoints : known.payments;
+
 /** Path parameters the spec allows (any string): known ids, unknown ones, and odd bytes. */
-const pathParam = (name: string) =>
+const pathParam = (template: string, name: string) =>
   fc.oneof(
-    { arbitrary: fc.constantFrom(...(name === 'refund_id' ? known.refunds : known.payments)), weight: 3 },
+    { arbitrary: fc.constantFrom(...knownIds(template, name)), weight: 3 },
     { arbitrary: anyText.filter((s) => s !== '').map(encodeURIComponent), weight: 1 },
     { arbitrary: fc.constantFrom('%00', 'pay_%00', 'pay_x', `pay_${'0'.repeat(26)}`, 'x'.repeat(150), '%2F', 're_%FF%FE'), weight: 1 },
   );
@@ -103,7 +115,7 @@ const pathParam = (name: string) =>
 function requestFor(op: Operation): fc.Arbitrary<FuzzRequest> {
   const schemas = new SchemaArbitraries(specs[op.spec]);
   const path = fc
-    .tuple(...op.pathParams.map((name) => pathParam(name)))
+    .tuple(...op.pathParams.map((name) => pathParam(op.template, name)))
     .map((values) => op.pathParams.reduce((p, name, i) => p.replace(`{${name}}`, values[i]), op.template));
   const query = fc.record(
     Object.fromEntries(Object.entries(op.query).map(([name, schema]) => [name, schemas.valid(schema).map(String)])),

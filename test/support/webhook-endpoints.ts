@@ -8,8 +8,9 @@ export interface TestEndpoint {
 }
 
 /**
- * A webhook endpoint and its signing secret, written as the endpoints API stores them (that API is
- * built on another branch; the delivery tests need only its rows).
+ * A webhook endpoint and its signing secret, written straight as the endpoints API stores them: the
+ * delivery tests need many endpoints in given states (URLs the API would refuse, the other mode,
+ * secrets already expired) and only their rows. One test goes through the API itself.
  */
 export async function createEndpoint(
   db: DataSource,

@@ -103,6 +103,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook_endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhook endpoints, newest first */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a URL to receive the events named in `enabled_events` (`*` for all), signed in the
+         *     Standard Webhooks form. The answer carries the endpoint's signing `secret` (`whsec_…`): it is
+         *     shown here and after a rotation only, never by a read. The URL must use `https` (plain
+         *     `http` only for hosts the operator allowed) and its host must resolve to public addresses
+         *     only: a refused URL is a `400` `webhook-url-unsafe` whose `detail` says why, and nothing is
+         *     stored, the key's claim included, so a retry with the same key starts afresh. A merchant has
+         *     at most 16 endpoints per mode (`400` `webhook-endpoint-limit-reached`). `Location` is the
+         *     endpoint's URL.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** Retrieve a webhook endpoint */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint, its secrets and its deliveries; nothing more is sent to it. Takes no
+         *     `Idempotency-Key`: a delete is idempotent by nature, and a second one is a `404`.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint
+         * @description Changes the URL (checked like at creation: a refused one is a `400` `webhook-url-unsafe` and
+         *     nothing is stored), the events, the description (`null` clears it), or switches the endpoint
+         *     off (`disabled: true`) and on again (`disabled: false`, which also clears `disabled_reason`
+         *     and the failure streak that would disable it).
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/rotate_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a webhook endpoint's signing secret
+         * @description Makes a new signing secret and answers it, once, in `secret`. The secret it replaces keeps
+         *     signing beside the new one for a grace period (24 hours by default): every delivery until
+         *     then carries one signature per secret, so a receiver can switch over without losing an
+         *     event. A retry with the same Idempotency-Key gets the same answer (the same secret); a
+         *     second rotation needs a new key. The body may be absent or `{}`.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -507,12 +594,92 @@ export interface components {
             instance?: string;
             errors?: components["schemas"]["FieldError"][];
         };
+        /** @enum {string} */
+        WebhookEventType: "payment.processing" | "payment.succeeded" | "payment.failed" | "payment.updated" | "refund.processing" | "refund.succeeded" | "refund.failed";
+        /** @description The event types sent to the endpoint; `*` for every type, including ones added later. */
+        WebhookEnabledEvents: (components["schemas"]["WebhookEventType"] | "*")[];
         /**
-         * @description `payment.*` when a payment moves to that status (`payment.updated`: its description or
-         *     metadata changed), `refund.*` likewise for a refund.
+         * @description Where events are POSTed. `https` only (plain `http` only for hosts the operator allowed), no
+         *     user name or password, a host that resolves to public addresses only.
+         * @example https://example.com/idempay/webhooks
+         */
+        WebhookEndpointUrl: string;
+        WebhookEndpointCreateRequest: {
+            url: components["schemas"]["WebhookEndpointUrl"];
+            enabled_events: components["schemas"]["WebhookEnabledEvents"];
+            description?: string;
+        };
+        WebhookEndpointUpdateRequest: {
+            url?: components["schemas"]["WebhookEndpointUrl"];
+            enabled_events?: components["schemas"]["WebhookEnabledEvents"];
+            /** @description `null` clears it. */
+            description?: string | null;
+            /** @description `true` stops deliveries to the endpoint; `false` resumes them and clears `disabled_reason`. */
+            disabled?: boolean;
+        };
+        /** @description Nothing to send; the body may also be absent. */
+        WebhookEndpointRotateSecretRequest: Record<string, never>;
+        /**
+         * @description `disabled` endpoints are sent nothing; `disabled_reason` says why.
          * @enum {string}
          */
-        EventType: "payment.processing" | "payment.succeeded" | "payment.failed" | "payment.updated" | "refund.processing" | "refund.succeeded" | "refund.failed";
+        WebhookEndpointStatus: "enabled" | "disabled";
+        WebhookEndpoint: {
+            /** @example we_01JD8XB2C3D4E5F6G7H8J9K0M1 */
+            id: string;
+            /** @constant */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            enabled_events: string[];
+            status: components["schemas"]["WebhookEndpointStatus"];
+            /**
+             * @description Why the endpoint is `disabled`: `disabled_by_merchant`, or what the delivery worker decided
+             *     (the endpoint answered `410 Gone`, or failed for days); `null` when enabled.
+             */
+            disabled_reason: string | null;
+            livemode: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A webhook endpoint as answered by its creation and by a rotation, with the signing secret. */
+        WebhookEndpointWithSecret: {
+            /** @example we_01JD8XB2C3D4E5F6G7H8J9K0M1 */
+            id: string;
+            /** @constant */
+            object: "webhook_endpoint";
+            url: string;
+            description: string | null;
+            enabled_events: string[];
+            status: components["schemas"]["WebhookEndpointStatus"];
+            disabled_reason: string | null;
+            livemode: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * @description The signing secret, shown only in this answer: `whsec_` then the base64 of the HMAC key
+             *     (Standard Webhooks). Keep it; it cannot be read again.
+             */
+            secret: string;
+        };
+        WebhookEndpointList: {
+            /** @constant */
+            object: "list";
+            url: string;
+            data: components["schemas"]["WebhookEndpoint"][];
+            has_more: boolean;
+        };
+        WebhookEndpointDeleted: {
+            id: string;
+            /** @constant */
+            object: "webhook_endpoint";
+            /** @constant */
+            deleted: true;
+        };
         PaymentEvent: {
             /** @example evt_01JD8XC3D4E5F6G7H8J9K0M1N2 */
             id: string;
@@ -1116,6 +1283,309 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description How many endpoints to return, 1 to 100. */
+                limit?: number;
+                /** @description An endpoint id from the previous page; the list continues after it. */
+                starting_after?: string;
+            };
+            header?: {
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of webhook endpoints (without their secrets). */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
+                 *     is a good choice). Keys are kept 24 hours.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/idempay/webhooks",
+                 *       "enabled_events": [
+                 *         "payment.succeeded",
+                 *         "payment.failed",
+                 *         "refund.succeeded"
+                 *       ],
+                 *       "description": "Order service"
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookEndpointCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint was created; `secret` is shown this once. */
+            201: {
+                headers: {
+                    /** @description The URL of the endpoint (`/v1/webhook_endpoints/{id}`). */
+                    Location: string;
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /**
+             * @description The request is malformed (`validation-failed`, `malformed-json`, `idempotency-key-missing`,
+             *     `idempotency-key-invalid`, …) or the URL is refused (`webhook-url-unsafe`), and nothing was
+             *     stored; or the merchant already has as many endpoints as allowed
+             *     (`webhook-endpoint-limit-reached`), which is the key's answer.
+             */
+            400: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint (without its secret). */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint was deleted. */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointDeleted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
+                 *     is a good choice). Keys are kept 24 hours.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled_events": [
+                 *         "*"
+                 *       ],
+                 *       "disabled": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookEndpointUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated endpoint (without its secret). */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /**
+             * @description The request is malformed (`validation-failed`, `malformed-json`, `idempotency-key-missing`,
+             *     `idempotency-key-invalid`, …) or the new URL is refused (`webhook-url-unsafe`); nothing was
+             *     stored.
+             */
+            400: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
+                 *     is a good choice). Keys are kept 24 hours.
+                 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointRotateSecretRequest"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its new `secret` shown this once. */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listEvents: {
         parameters: {
             query?: {
@@ -1124,7 +1594,7 @@ export interface operations {
                 /** @description An event id from the previous page; the list continues after it. */
                 starting_after?: string;
                 /** @description Only events of this type. */
-                type?: components["schemas"]["EventType"];
+                type?: components["schemas"]["WebhookEventType"];
                 /** @description Only the events of this payment and of its refunds. */
                 payment?: string;
             };

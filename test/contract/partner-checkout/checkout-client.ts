@@ -21,6 +21,12 @@ export interface CheckoutPayment {
   failureCode: string | null;
 }
 
+/** The checkout's endpoint for idempay's events, and the secret it verifies them with (shown once). */
+export interface CheckoutWebhook {
+  id: string;
+  secret: string;
+}
+
 export class CheckoutError extends Error {
   constructor(
     readonly status: number,
@@ -53,6 +59,18 @@ export class CheckoutClient {
   async statusOf(paymentId: string): Promise<PaymentStatus> {
     const body = await this.send('GET', `/v1/payments/${encodeURIComponent(paymentId)}`, {});
     return body.status;
+  }
+
+  /**
+   * Since 1.1.0: at install, the checkout registers where idempay sends its payments' events. The key
+   * is fixed, so an install retried after a lost answer gets the same endpoint and secret back.
+   */
+  async registerWebhook(url: string, events: string[], idempotencyKey: string): Promise<CheckoutWebhook> {
+    const body = await this.send('POST', '/v1/webhook_endpoints', {
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
+      body: JSON.stringify({ url, enabled_events: events }),
+    });
+    return { id: body.id, secret: body.secret };
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
