@@ -253,7 +253,8 @@ export interface paths {
          *     named in `endpoint` (which must be enabled and subscribed to the type). A delivery that
          *     already exists, whatever its status (`dead` included), goes back to `pending` with a fresh
          *     retry schedule; its recorded attempts are kept. The answer lists what was queued (none
-         *     when no endpoint is subscribed); the worker sends them within moments.
+         *     when no endpoint is subscribed); the worker sends them within moments. The body may be
+         *     absent, which means `{}`.
          */
         post: operations["redeliverEvent"];
         delete?: never;
@@ -1679,7 +1680,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["EventRedeliverRequest"];
             };

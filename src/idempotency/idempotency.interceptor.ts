@@ -33,8 +33,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (!auth) throw new Error('@Idempotent() route reached without authentication');
 
     const key = parseIdempotencyKey(request.raw.headersDistinct['idempotency-key']);
-    // A route that takes no fields may be sent no body at all; it then means `{}`, and fingerprints as such.
-    const body = request.body === undefined && !options.body ? {} : safeObject(request.body);
+    // A route that takes no fields, or only optional ones, may be sent no body at all; it then means `{}`, and fingerprints as such.
+    const body = request.body === undefined && (!options.body || options.bodyOptional) ? {} : safeObject(request.body);
     // Refused before the claim, which stores the path parameters: no resource has such an id.
     if (inputProblems(request.params).length > 0) throw new ProblemError('resource-not-found', 'No resource has this id.');
     const idempotentRequest: IdempotentRequest = {

@@ -302,8 +302,11 @@ describe('retries', () => {
     expect((await redeliver({ endpoint: refundsOnly.id })).body.code).toBe('webhook-endpoint-not-subscribed');
     await stack.db.query(`UPDATE webhook_endpoints SET status = 'disabled' WHERE id = $1`, [endpointA.id]);
     expect((await redeliver({ endpoint: endpointA.id })).body.code).toBe('webhook-endpoint-disabled');
-    // Every enabled subscribed endpoint, the disabled one left out.
+    // Every enabled subscribed endpoint, the disabled one left out; no body at all means `{}`.
     expect((await redeliver({})).body.deliveries.map((d: { endpoint: string }) => d.endpoint)).toEqual([endpointB.id]);
+    const bare = await redeliver(undefined);
+    expect(bare.status).toBe(202);
+    expect(bare.body.deliveries.map((d: { endpoint: string }) => d.endpoint)).toEqual([endpointB.id]);
     for (const body of [{ endpoint: 'x' }, { endpoints: [] }, { endpoint: null }]) {
       const res = await redeliver(body);
       expect(res.status, JSON.stringify(body)).toBe(400);

@@ -93,11 +93,20 @@ export async function startStack(overrides: Partial<AppConfig> = {}, { live = fa
 
 /** Empty tables and a fresh, fast sandbox: each test starts from nothing. */
 export async function resetStack(stack: Stack): Promise<void> {
-  // The app's statement and lock timeouts are for requests, not for emptying every table.
-  await stack.db.transaction(async (m) => {
-    await m.query('SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0');
-    await m.query('TRUNCATE inbox_events, webhook_delivery_attempts, webhook_deliveries, webhook_endpoint_secrets, webhook_endpoints, events, provider_attempts, payment_transitions, refunds, payments, idempotency_keys, api_keys, merchants, provider_settings RESTART IDENTITY CASCADE');
-  });
+  // A stack started with jobs keeps relaying and delivering, and its transactions take the locks
+  // TRUNCATE needs in another order: when Postgres ends a deadlock by failing the TRUNCATE, it is tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // The app's statement and lock timeouts are for requests, not for emptying every table.
+      await stack.db.transaction(async (m) => {
+        await m.query('SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0');
+        await m.query('TRUNCATE inbox_events, webhook_delivery_attempts, webhook_deliveries, webhook_endpoint_secrets, webhook_endpoints, events, provider_attempts, payment_transitions, refunds, payments, idempotency_keys, api_keys, merchants, provider_settings RESTART IDENTITY CASCADE');
+      });
+      break;
+    } catch (error) {
+      if (attempt === 5 || (error as { driverError?: { code?: string } }).driverError?.code !== '40P01') throw error;
+    }
+  }
   stack.sandbox.reset();
   stack.live?.state.reset();
 }

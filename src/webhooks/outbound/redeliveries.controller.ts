@@ -12,7 +12,7 @@ export class RedeliveriesController {
   constructor(private readonly redeliverEvent: RedeliverEventOperation) {}
 
   @Post()
-  @Idempotent({ body: RedeliverEventDto })
+  @Idempotent({ body: RedeliverEventDto, bodyOptional: true })
   redeliver(@Auth() auth: AuthContext, @Param('id') eventId: string, @Body() dto: RedeliverEventDto, @IdempotencyKey() key: ClaimedKey): Promise<StoredResponse> {
     return this.redeliverEvent.run(auth, eventId, dto, key);
   }
