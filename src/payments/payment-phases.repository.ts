@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { queryPrepared } from '../database/prepared-statement.js';
+import { publishedAtSql } from '../events/outbox.js';
 import type { IdempotentCall } from '../idempotency/claimed-key.js';
 import type { StoredResponse } from '../idempotency/stored-response.js';
 import type { AttemptRecord } from '../provider/provider-attempts.repository.js';
@@ -114,10 +115,10 @@ export class PaymentPhasesRepository {
          INSERT INTO payment_transitions (merchant_id, payment_id, from_status, to_status, reason)
          SELECT merchant_id, id, 'pending', $4, $10 FROM moved),
        event AS (
-         INSERT INTO events (id, merchant_id, mode, payment_id, sequence, type, resource)
+         INSERT INTO events (id, merchant_id, mode, payment_id, sequence, type, resource, published_at)
          SELECT $11, merchant_id, mode, id,
                 (SELECT coalesce(max(sequence), 0) + 1 FROM events e WHERE e.merchant_id = moved.merchant_id AND e.payment_id = moved.id),
-                $12, $13
+                $12, $13, ${publishedAtSql('moved.merchant_id', 'moved.mode', '$12::text')}
            FROM moved),
        first_attempt AS (
          UPDATE provider_attempts SET outcome = $15, http_status = $16, error = $17, latency_ms = $18, waited_ms = $19
