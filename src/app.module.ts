@@ -9,6 +9,7 @@ import { JobQueueModule } from './jobs/job-queue.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { RefundsModule } from './refunds/refunds.module.js';
+import { ProviderWebhooksModule } from './webhooks/inbound/provider-webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -32,6 +33,7 @@ export class AppModule {
         RefundsModule,
         DocsModule,
         JobsModule,
+        ProviderWebhooksModule,
       ],
     };
   }
