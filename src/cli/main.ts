@@ -69,7 +69,7 @@ const commands: Record<string, (db: DataSource) => Promise<unknown>> = {
     return new InboxRepository(db).list(status, INBOX_LIST_LIMIT);
   },
   'inbox redrive': async (db) => {
-    if (values.dead === (target !== undefined)) fail(`name one event id, or --dead for every dead event\n${USAGE}`);
+    if (Boolean(values.dead) === (target !== undefined)) fail(`name one event id, or --dead for every dead event\n${USAGE}`);
     if (target !== undefined && !/^[1-9][0-9]{0,17}$/.test(target)) fail(`${target} is not an inbox event id\n${USAGE}`);
     const redriven = await new InboxRepository(db).redrive(target === undefined ? 'dead' : [target]);
     if (target !== undefined && redriven.length === 0) fail(`no inbox event ${target}`);
