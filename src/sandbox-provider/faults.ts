@@ -3,6 +3,7 @@
  * and from the environment (both checked by the same rules), and how one random draw picks the fault
  * that hits a request.
  */
+import { integerIn, type Knob, KnobError, MS, RATE, toNumber } from './knob.js';
 
 export type ChargeThenFailMode = 'error' | 'hang';
 
@@ -37,9 +38,6 @@ export type Fault =
   | { kind: 'rate_limit'; retryAfterS: number }
   | { kind: 'charge_then_fail'; mode: ChargeThenFailMode };
 
-/** Thrown for a bad knob value; its message names the field or the variable. */
-export class FaultsError extends Error {}
-
 /** No faults, no latency, and a fixed seed, so a run is reproducible unless a seed is chosen. */
 export function defaultFaults(): SandboxFaults {
   return {
@@ -56,23 +54,6 @@ export function defaultFaults(): SandboxFaults {
     seed: 1,
   };
 }
-
-interface Knob {
-  json: string;
-  env: string;
-  /** Ends "… must be <expects>". */
-  expects: string;
-  valid(value: unknown): boolean;
-  /** The environment's text as a candidate value, checked by `valid` afterwards. */
-  fromEnv(text: string): unknown;
-}
-
-const integerIn = (min: number, max: number) => (value: unknown) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
-// Number('') is 0: an empty or blank value must be refused, not read as zero.
-const toNumber = (text: string) => (text.trim() === '' ? Number.NaN : Number(text));
-
-const MS = { expects: 'an integer from 0 to 120000', valid: integerIn(0, 120_000), fromEnv: toNumber };
-const RATE = { expects: 'a number from 0 to 1', valid: (value: unknown) => typeof value === 'number' && value >= 0 && value <= 1, fromEnv: toNumber };
 
 const KNOBS: Record<keyof SandboxFaults, Knob> = {
   latencyMs: { json: 'latency_ms', env: 'SANDBOX_LATENCY_MS', ...MS },
@@ -112,28 +93,32 @@ function merge(base: SandboxFaults, patch: Patch, problem: (knob: Knob, name: ke
   for (const name of NAMES) {
     const value = patch[name];
     if (value === undefined) continue;
-    if (!KNOBS[name].valid(value)) throw new FaultsError(problem(KNOBS[name], name));
+    if (!KNOBS[name].valid(value)) throw new KnobError(problem(KNOBS[name], name));
     next[name] = Array.isArray(value) ? [...value] : value;
   }
   const merged = next as unknown as SandboxFaults;
   const total = RATES.reduce((sum, name) => sum + merged[name], 0);
   // The rates share one draw in [0, 1); the tolerance absorbs float sums such as 0.7 + 0.2 + 0.1.
-  if (total > 1 + 1e-9) throw new FaultsError(`the fault rates add up to ${total}; together they must not exceed 1`);
+  if (total > 1 + 1e-9) throw new KnobError(`the fault rates add up to ${total}; together they must not exceed 1`);
   return merged;
 }
 
-/** `base` with `patch` applied, all or nothing; a bad value throws a FaultsError naming its JSON field. */
+/** `base` with `patch` applied, all or nothing; a bad value throws a KnobError naming its JSON field. */
 export function applyFaults(base: SandboxFaults, patch: Partial<SandboxFaults>): SandboxFaults {
   return merge(base, patch, (knob) => `${knob.json} must be ${knob.expects}`);
 }
 
-/** The knobs of a `POST /__sandbox/config` body (snake_case), checked when applied; an unknown field is refused. */
-export function faultsFromJson(body: unknown): Partial<SandboxFaults> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FaultsError('the body must be a JSON object');
+/**
+ * The fault knobs of a `POST /__sandbox/config` body (snake_case), checked when applied. `otherFields`
+ * are knobs read elsewhere (the webhook knobs), skipped here; any other unknown field is refused.
+ */
+export function faultsFromJson(body: unknown, otherFields: readonly string[] = []): Partial<SandboxFaults> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new KnobError('the body must be a JSON object');
   const patch: Patch = {};
   for (const [field, value] of Object.entries(body)) {
+    if (otherFields.includes(field)) continue;
     const name = BY_JSON.get(field);
-    if (!name) throw new FaultsError(`unknown field ${field}; the knobs are ${[...BY_JSON.keys()].join(', ')}`);
+    if (!name) throw new KnobError(`unknown field ${field}; the knobs are ${[...BY_JSON.keys(), ...otherFields].join(', ')}`);
     patch[name] = value;
   }
   return patch as Partial<SandboxFaults>;

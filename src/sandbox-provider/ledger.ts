@@ -17,6 +17,7 @@ export interface ChargeRecord {
   readonly amount: number;
   readonly currency: string;
   readonly status: 'succeeded' | 'failed';
+  readonly paymentMethod: string;
   /** Includes refunds accepted but still executing, so concurrent refunds are checked against each other. */
   refunded: number;
 }
@@ -39,6 +40,8 @@ export interface RefundRequest {
 export interface Submitted {
   answer: Promise<Answer>;
   replayed: boolean;
+  /** Set only on the request whose answer is a new execution: the one that announces it. */
+  executes?: { operation: Operation; key: string };
 }
 
 interface KeyRecord {
@@ -54,12 +57,17 @@ const OUTCOMES: Record<string, { failure_code: string; failure_message: string }
   pm_card_visa: null,
   pm_card_mastercard: null,
   pm_card_amex: null,
+  pm_card_refund_fails: null,
   pm_card_declined: { failure_code: 'card_declined', failure_message: 'Your card was declined.' },
   pm_card_insufficient_funds: { failure_code: 'insufficient_funds', failure_message: 'Your card has insufficient funds.' },
   pm_card_expired: { failure_code: 'expired_card', failure_message: 'Your card has expired.' },
 };
 
 const UNKNOWN_METHOD = { failure_code: 'invalid_payment_method', failure_message: 'No such payment method.' };
+
+/** Its charges succeed and every refund of them fails, so a refund can fail the way a real one does. */
+const REFUND_FAILS = 'pm_card_refund_fails';
+const REFUND_FAILURE = { failure_code: 'refund_failed', failure_message: 'The refund could not be completed.' };
 
 export function errorAnswer(status: number, code: string, message?: string): Answer {
   return { status, body: { error: message === undefined ? { code } : { code, message } } };
@@ -111,7 +119,7 @@ export class Ledger {
       return admission.execute();
     });
     this.byKey.set(key, { operation, fingerprint: print, answer });
-    return { answer, replayed: false };
+    return { answer, replayed: false, executes: { operation, key } };
   }
 
   private executeCharge(request: ChargeRequest): Answer {
@@ -121,6 +129,7 @@ export class Ledger {
       amount: request.amount,
       currency: request.currency,
       status: failure ? 'failed' : 'succeeded',
+      paymentMethod: request.paymentMethod,
       refunded: 0,
     };
     this.charges.set(charge.id, charge);
@@ -148,19 +157,25 @@ export class Ledger {
     if (charge.refunded + request.amount > charge.amount) return { refused: errorAnswer(400, 'amount_too_large') };
     charge.refunded += request.amount;
     return {
-      execute: () => ({
-        status: 200,
-        body: {
-          id: `re_${randomBytes(12).toString('hex')}`,
-          object: 'refund',
-          charge: charge.id,
-          amount: request.amount,
-          currency: request.currency,
-          reference: request.reference ?? null,
-          status: 'succeeded',
-          failure_code: null,
-        },
-      }),
+      execute: () => {
+        const failure = charge.paymentMethod === REFUND_FAILS ? REFUND_FAILURE : null;
+        // A failed refund moved no money: its reservation is given back.
+        if (failure) charge.refunded -= request.amount;
+        return {
+          status: 200,
+          body: {
+            id: `re_${randomBytes(12).toString('hex')}`,
+            object: 'refund',
+            charge: charge.id,
+            amount: request.amount,
+            currency: request.currency,
+            reference: request.reference ?? null,
+            status: failure ? 'failed' : 'succeeded',
+            failure_code: failure?.failure_code ?? null,
+            failure_message: failure?.failure_message ?? null,
+          },
+        };
+      },
     };
   }
 }

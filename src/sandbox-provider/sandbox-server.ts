@@ -14,49 +14,97 @@
  * stores nothing, so the next one with that key executes fresh. `state.executions` counts the real
  * executions per key, which is how the tests prove "exactly one".
  *
+ * Webhooks: with a URL and a Standard Webhooks secret (`whsec_<base64>`) set, every real execution —
+ * never a replay, a refusal, or a fault that executed nothing; a charge-then-fail did execute — POSTs
+ * one event, `charge.succeeded`, `charge.failed`, `refund.succeeded` or `refund.failed`:
+ *   { "id": "evt_sbx_<24 hex>", "object": "event", "type", "created": <unix s>,
+ *     "data": { "object": { <the charge or refund as answered>, "idempotency_key": <the request's key> } } }
+ * signed with `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
+ * id.timestamp.body>`. Charges with `pm_card_refund_fails` succeed and their refunds fail, so every
+ * type can happen. Knobs (JSON field / env variable, see webhook-knobs.ts):
+ *   webhook_url / SANDBOX_WEBHOOK_URL                         where events go (null: none sent)
+ *   webhook_signing_secret / SANDBOX_WEBHOOK_SIGNING_SECRET   write-only; the config shows webhook_signing_secret_set
+ *   webhooks_enabled / SANDBOX_WEBHOOKS_ENABLED               true; false sends nothing
+ *   webhook_delay_ms / SANDBOX_WEBHOOK_DELAY_MS               0; waited before an event is sent
+ *   webhook_duplicate_rate / SANDBOX_WEBHOOK_DUPLICATE_RATE   0; share of events sent twice (same id and body)
+ *   webhook_reorder_rate / SANDBOX_WEBHOOK_REORDER_RATE       0; share held an extra 0…webhook_reorder_max_ms (200), so later ones overtake
+ *   webhook_before_response / SANDBOX_WEBHOOK_BEFORE_RESPONSE false; true delivers (up to its timeout) before the charge or refund is answered
+ *   webhook_retries / SANDBOX_WEBHOOK_RETRIES                 3; resends of a delivery that got no 2xx,
+ *   webhook_retry_interval_ms / SANDBOX_WEBHOOK_RETRY_INTERVAL_MS  1000 apart
+ *   webhook_timeout_ms / SANDBOX_WEBHOOK_TIMEOUT_MS           5000; one attempt's limit. Redirects are never followed.
+ * The draws (duplicate, reorder) come from their own stream of the seed, leaving the faults' sequence as it was.
+ *
  * Test routes: `GET /__sandbox/executions[?key=]`, `GET /__sandbox/requests`, `GET|POST /__sandbox/config`
- * (the knobs of faults.ts, partial updates), `POST /__sandbox/reset` (state and knobs back to defaults).
+ * (the knobs of faults.ts and webhook-knobs.ts, partial updates), `GET /__sandbox/webhooks` (each
+ * delivery's id, type, attempts, last_status, last_error, delivered; and how many are pending),
+ * `POST /__sandbox/reset` (state, deliveries and fault knobs back to defaults, stopping unfinished
+ * deliveries; the webhook knobs back to those the sandbox was started with).
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Agent } from 'undici';
 import { Connections, resetConnection } from './connections.js';
-import {
-  applyFaults,
-  defaultFaults,
-  delayOf,
-  type Fault,
-  FaultsError,
-  faultsFromJson,
-  faultsToJson,
-  pickFault,
-  type SandboxFaults,
-} from './faults.js';
+import { applyFaults, defaultFaults, delayOf, type Fault, faultsFromJson, faultsToJson, pickFault, type SandboxFaults } from './faults.js';
+import { KnobError } from './knob.js';
 import { type Answer, errorAnswer, Ledger, type Submitted } from './ledger.js';
 import { mulberry32, type Random } from './random.js';
+import {
+  applyWebhooks,
+  defaultWebhooks,
+  planDelivery,
+  type SandboxWebhooks,
+  WEBHOOK_FIELDS,
+  webhooksFromJson,
+  webhooksOn,
+  webhooksToJson,
+} from './webhook-knobs.js';
+import { type DeliveryRecord, type Execution, WebhookSender } from './webhook-sender.js';
 
 export type { ChargeThenFailMode, Fault, SandboxFaults } from './faults.js';
 export { faultsFromEnv } from './faults.js';
 export type { ChargeRecord } from './ledger.js';
+export type { SandboxWebhooks } from './webhook-knobs.js';
+export { webhooksFromEnv } from './webhook-knobs.js';
+export type { DeliveryRecord } from './webhook-sender.js';
 
 export interface SandboxOptions {
   /** Knobs at start; the rest default to no faults. */
   faults?: Partial<SandboxFaults>;
+  /** Webhook knobs at start, kept across resets; without a URL and a secret no webhooks are sent. */
+  webhooks?: Partial<SandboxWebhooks>;
   logger?: boolean | { level: string };
 }
 
 export const PROVIDER_ROUTES = ['POST /v1/charges', 'GET /v1/charges', 'POST /v1/refunds', 'GET /v1/refunds'] as const;
 export type ProviderRoute = (typeof PROVIDER_ROUTES)[number];
 
+/** Where the webhook draws start for a seed: their own stream, so they never shift the faults' sequence. */
+const webhookSeed = (seed: number) => (seed ^ 0x5bd1e995) >>> 0;
+
+/** What a reset replaces, so an execution still running from before a reset cannot write into, or announce to, the new state. */
+interface Run {
+  ledger: Ledger;
+  sender: WebhookSender;
+}
+
 export class SandboxState {
   /** Requests that reached each provider route, faulted ones included. */
   readonly requests = new Map<ProviderRoute, number>(PROVIDER_ROUTES.map((route) => [route, 0]));
-  // Replaced on reset, so an execution still running from before a reset cannot write into the new state.
-  private ledger = new Ledger();
+  // One connection pool for every sender; destroyed on close.
+  private readonly agent = new Agent({ keepAliveTimeout: 1_000 });
+  private run: Run;
   private knobs: SandboxFaults;
   private random: Random;
+  private readonly startWebhooks: SandboxWebhooks;
+  private hooks: SandboxWebhooks;
+  private webhookRandom: Random;
 
-  constructor(faults: Partial<SandboxFaults> = {}) {
+  constructor(faults: Partial<SandboxFaults> = {}, webhooks: Partial<SandboxWebhooks> = {}) {
     this.knobs = applyFaults(defaultFaults(), faults);
     this.random = mulberry32(this.knobs.seed);
+    this.startWebhooks = applyWebhooks(defaultWebhooks(), webhooks);
+    this.hooks = this.startWebhooks;
+    this.webhookRandom = mulberry32(webhookSeed(this.knobs.seed));
+    this.run = { ledger: new Ledger(), sender: new WebhookSender(this.agent) };
   }
 
   /** The knobs in force; change them with `configure`. */
@@ -64,18 +112,33 @@ export class SandboxState {
     return this.knobs;
   }
 
+  /** The webhook knobs in force; change them with `configure`. */
+  get webhooks(): Readonly<SandboxWebhooks> {
+    return this.hooks;
+  }
+
   /** Real executions per idempotency key, charges and refunds alike. */
   get executions(): Map<string, number> {
-    return this.ledger.executions;
+    return this.run.ledger.executions;
   }
 
   /** Executed charges by id, with how much of each is refunded. */
   get charges(): Ledger['charges'] {
-    return this.ledger.charges;
+    return this.run.ledger.charges;
   }
 
   get byKey(): Ledger['byKey'] {
-    return this.ledger.byKey;
+    return this.run.ledger.byKey;
+  }
+
+  /** The deliveries since the last reset (a duplicated event twice; the latest 10,000), and how many are not finished. */
+  get deliveries(): { sent: readonly DeliveryRecord[]; pending: number } {
+    return { sent: this.run.sender.records, pending: this.run.sender.pending };
+  }
+
+  /** Resolves when no webhook is queued, in flight or waiting to be retried. */
+  webhooksIdle(): Promise<void> {
+    return this.run.sender.idle();
   }
 
   get latencyMs(): number {
@@ -86,25 +149,54 @@ export class SandboxState {
     this.configure({ latencyMs: ms });
   }
 
-  /** Applies the given knobs (all or nothing; throws FaultsError on a bad value). A seed restarts the draws. */
-  configure(patch: Partial<SandboxFaults>): void {
-    this.knobs = applyFaults(this.knobs, patch);
-    if (patch.seed !== undefined) this.random = mulberry32(this.knobs.seed);
+  /** Applies the given knobs, faults and webhooks together (all or nothing; throws KnobError on a bad value). A seed restarts both streams of draws. */
+  configure(patch: Partial<SandboxFaults>, webhooks: Partial<SandboxWebhooks> = {}): void {
+    const knobs = applyFaults(this.knobs, patch);
+    this.hooks = applyWebhooks(this.hooks, webhooks);
+    this.knobs = knobs;
+    if (patch.seed !== undefined) {
+      this.random = mulberry32(this.knobs.seed);
+      this.webhookRandom = mulberry32(webhookSeed(this.knobs.seed));
+    }
   }
 
-  /** Forgets every key, charge, refund and count, and puts the knobs back to their defaults. */
+  /**
+   * Forgets every key, charge, refund, count and webhook delivery (stopping those not finished), and
+   * puts the fault knobs back to their defaults. The webhook knobs go back to those the sandbox was
+   * started with, so a URL and secret wired at start (`npm start`) survive a test's reset.
+   */
   reset(): void {
-    this.ledger = new Ledger();
+    this.run.sender.stop();
+    this.run = { ledger: new Ledger(), sender: new WebhookSender(this.agent) };
     this.knobs = defaultFaults();
     this.random = mulberry32(this.knobs.seed);
+    this.hooks = this.startWebhooks;
+    this.webhookRandom = mulberry32(webhookSeed(this.knobs.seed));
     for (const route of PROVIDER_ROUTES) this.requests.set(route, 0);
   }
 
-  /** Counts a request and draws its fault and latency: always two draws, so the faults' sequence for a seed does not depend on the jitter. */
-  admit(route: ProviderRoute): { fault: Fault; delayMs: number; ledger: Ledger } {
+  /** Stops sending webhooks and drops their connections; the sandbox is closing. */
+  async close(): Promise<void> {
+    this.run.sender.stop();
+    await this.agent.destroy();
+  }
+
+  /**
+   * Counts a request and draws its fault and latency: always two draws, so the faults' sequence for a
+   * seed does not depend on the jitter. `announce` sends an execution's webhook in the run the request
+   * was admitted to; it resolves at once unless the event must be delivered before the answer.
+   */
+  admit(route: ProviderRoute): { fault: Fault; delayMs: number; ledger: Ledger; announce: (execution: Execution) => Promise<void> } {
     this.requests.set(route, (this.requests.get(route) ?? 0) + 1);
     const fault = pickFault(this.knobs, this.random());
-    return { fault, delayMs: delayOf(this.knobs, this.random()), ledger: this.ledger };
+    const run = this.run;
+    const announce = (execution: Execution) => {
+      const hooks = this.hooks;
+      if (run !== this.run || !webhooksOn(hooks)) return Promise.resolve();
+      const delivered = run.sender.send(execution, hooks, planDelivery(hooks, this.webhookRandom));
+      return hooks.beforeResponse ? delivered : Promise.resolve();
+    };
+    return { fault, delayMs: delayOf(this.knobs, this.random()), ledger: run.ledger, announce };
   }
 }
 
@@ -127,16 +219,17 @@ type Lookup = { Querystring: { idempotency_key?: unknown } };
 
 export function buildSandbox(options: SandboxOptions = {}): { app: FastifyInstance; state: SandboxState } {
   const app = Fastify({ logger: options.logger ?? false });
-  const state = new SandboxState({ ...options.faults });
+  const state = new SandboxState({ ...options.faults }, { ...options.webhooks });
   const connections = new Connections(app.server);
-  app.addHook('preClose', (done) => {
+  app.addHook('preClose', async () => {
     connections.cutLingering();
-    done();
+    // Before the server waits for its requests: one awaiting a webhook ends as soon as its send is aborted.
+    await state.close();
   });
 
   /** Applies the request's fault around `handle`, which gets the latency a new execution must wait first. */
   async function serve(route: ProviderRoute, request: FastifyRequest, reply: FastifyReply, handle: (ledger: Ledger, delayMs: number) => Submitted) {
-    const { fault, delayMs, ledger } = state.admit(route);
+    const { fault, delayMs, ledger, announce } = state.admit(route);
     switch (fault.kind) {
       case 'timeout':
         return connections.hold(request, reply);
@@ -152,6 +245,8 @@ export function buildSandbox(options: SandboxOptions = {}): { app: FastifyInstan
     }
     const submitted = handle(ledger, delayMs);
     const [answer] = await Promise.all([submitted.answer, sleep(delayMs)]);
+    // Only the request that executed announces it: never a replay, a refusal or a fault that executed nothing.
+    if (submitted.executes) await announce({ ...submitted.executes, body: answer.body });
     if (fault.kind === 'charge_then_fail') {
       if (fault.mode === 'hang') return connections.hold(request, reply);
       return reply.code(500).send(errorAnswer(500, 'sandbox_fault', 'Injected HTTP 500 after the request was processed.').body);
@@ -209,17 +304,24 @@ export function buildSandbox(options: SandboxOptions = {}): { app: FastifyInstan
     by_route: Object.fromEntries(state.requests),
   }));
 
-  app.get('/__sandbox/config', async () => faultsToJson(state.faults));
+  const config = () => ({ ...faultsToJson(state.faults), ...webhooksToJson(state.webhooks) });
+
+  app.get('/__sandbox/config', async () => config());
 
   app.post<{ Body: unknown }>('/__sandbox/config', async (request, reply) => {
     try {
-      state.configure(faultsFromJson(request.body ?? {}));
+      const body = request.body ?? {};
+      // faultsFromJson checks that the body is an object before webhooksFromJson reads it.
+      const faults = faultsFromJson(body, WEBHOOK_FIELDS);
+      state.configure(faults, webhooksFromJson(body as Record<string, unknown>));
     } catch (error) {
-      if (!(error instanceof FaultsError)) throw error;
+      if (!(error instanceof KnobError)) throw error;
       return reply.code(400).send(errorAnswer(400, 'invalid_request', error.message).body);
     }
-    return faultsToJson(state.faults);
+    return config();
   });
+
+  app.get('/__sandbox/webhooks', async () => state.deliveries);
 
   app.post('/__sandbox/reset', async () => {
     state.reset();

@@ -171,6 +171,17 @@ describe('the config and reset routes', () => {
       charge_then_fail_rate: 0,
       charge_then_fail_mode: 'error',
       seed: 1,
+      webhook_url: null,
+      webhook_signing_secret_set: false,
+      webhooks_enabled: true,
+      webhook_delay_ms: 0,
+      webhook_duplicate_rate: 0,
+      webhook_reorder_rate: 0,
+      webhook_reorder_max_ms: 200,
+      webhook_before_response: false,
+      webhook_retries: 3,
+      webhook_retry_interval_ms: 1000,
+      webhook_timeout_ms: 5000,
     });
     expect((await sandbox.request('GET', '/__sandbox/config')).body).toEqual(after.body);
   });

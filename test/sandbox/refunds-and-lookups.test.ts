@@ -67,6 +67,7 @@ describe('refunds', () => {
       reference: 'pay_1:refund:1',
       status: 'succeeded',
       failure_code: null,
+      failure_message: null,
     });
     expect(answered(await sandbox.refund('k-refund-2', { charge, amount: 700, currency: 'eur' })).status).toBe(200);
     const more = answered(await sandbox.refund('k-refund-3', { charge, amount: 1, currency: 'eur' }));
