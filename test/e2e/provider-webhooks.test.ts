@@ -274,7 +274,8 @@ describe('applying: once per event, before the answer, and 1,000 events out of o
   beforeAll(async () => {
     await proxy.start();
     // The API reaches the sandbox through the proxy, which can hold a charge's answer.
-    stack = await startStack({ ...policy, sandboxWebhookSecrets: [secret], sandboxUrl: proxy.url }, { live: true });
+    // Attempts long enough that a held answer never times out: the charge is answered once, after its webhook.
+    stack = await startStack({ ...policy, providerTimeoutMs: 2_000, providerBudgetMs: 2_500, requestBudgetMs: 3_000, sandboxWebhookSecrets: [secret], sandboxUrl: proxy.url }, { live: true });
     proxy.target = stack.sandboxUrl;
     processor = stack.app.get(InboxProcessor);
   });
@@ -377,7 +378,8 @@ describe('applying: once per event, before the answer, and 1,000 events out of o
       const event = { id, body: eventBody(id, `charge.${String(answer.status)}`, answer, key) };
       early.set(key, event);
       expect((await post(event)).status).toBe(200);
-      await drain();
+      const [row] = await stack.db.query('SELECT id FROM inbox_events WHERE event_id = $1', [id]);
+      await processor.process(row.id);
     };
     const overtaken = await inParallel(methods(40, 8), 8, (body) => createPayment(stack, merchant, body));
     proxy.hold = undefined;
@@ -453,4 +455,61 @@ describe('applying: once per event, before the answer, and 1,000 events out of o
     // Ingest stays fast: 1,000 verified, durable webhooks well inside the test's budget.
     expect(ingestMs).toBeLessThan(20_000);
   }, 120_000);
+});
+
+describe("the sandbox's own webhooks (duplicated, reordered, sent before the answer), applied by the pg-boss worker", () => {
+  const secret = newSecret();
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ ...policy, jobsEnabled: true, sandboxWebhookSecrets: [secret] });
+  });
+  afterAll(() => stack.close());
+
+  it('every execution arrives, is stored once and applied: each payment and refund as the provider left it, nothing for the reconciler', async () => {
+    await resetStack(stack);
+    const merchant = await createMerchant(stack);
+    stack.sandbox.configure({}, { url: `${stack.baseUrl}/provider-webhooks/sandbox`, signingSecret: secret, duplicateRate: 0.3, reorderRate: 0.3, beforeResponse: true });
+    const bodies = [...Array(20).fill(visa), ...Array(4).fill({ ...visa, payment_method: 'pm_card_declined' }), ...Array(3).fill({ ...visa, payment_method: 'pm_card_refund_fails' })];
+    const answered = await inParallel(bodies, 8, (body) => createPayment(stack, merchant, body));
+    await call(stack.sandboxUrl, 'POST', '/__sandbox/config', { charge_then_fail_rate: 1 }, { spec: false });
+    const processing = await inParallel([visa, visa, visa, { ...visa, payment_method: 'pm_card_declined' }], 4, (body) => createPayment(stack, merchant, body));
+    await call(stack.sandboxUrl, 'POST', '/__sandbox/config', { charge_then_fail_rate: 0 }, { spec: false });
+    expect(processing.map((p) => p.status)).toEqual([202, 202, 202, 202]);
+    const refundable = answered.filter((c) => c.body.status === 'succeeded');
+    const refunds = await inParallel([...refundable.slice(0, 5), ...refundable.filter((c) => c.body.payment_method === 'pm_card_refund_fails')], 4, (c) =>
+      call(stack.baseUrl, 'POST', `/v1/payments/${c.body.id}/refunds`, {}, { key: merchant.test_key, idempotencyKey: randomUUID() }),
+    );
+    await stack.sandbox.webhooksIdle();
+    const { sent } = stack.sandbox.deliveries;
+    expect(sent.every((d) => d.delivered)).toBe(true);
+    const executions = [...stack.sandbox.executions.values()].reduce((a, b) => a + b, 0);
+
+    const deadline = Date.now() + 15_000;
+    let open = -1;
+    while (Date.now() < deadline) {
+      [{ open }] = await stack.db.query(
+        `SELECT (SELECT count(*) FROM inbox_events WHERE status <> 'applied') + (SELECT count(*) FROM payments WHERE status = 'processing') AS open`,
+      ).then((rows: { open: string }[]) => rows.map((r) => ({ open: Number(r.open) })));
+      if (open === 0) break;
+      await sleep(100);
+    }
+    expect(open).toBe(0);
+    // Some were sent twice: still one row per event.
+    expect(sent.length).toBeGreaterThan(executions);
+    expect(await inboxRows(stack)).toBe(executions);
+    for (const c of [...answered, ...processing]) {
+      const executed = await sandboxObject(stack, chargeKeyOf(c.body.id));
+      const [row] = await stack.db.query('SELECT status FROM payments WHERE id = $1', [c.body.id]);
+      expect(row.status).toBe(executed.status);
+    }
+    for (const r of refunds) {
+      const executed = await sandboxObject(stack, refundKeyOf(r.body.id));
+      const [row] = await stack.db.query('SELECT status FROM refunds WHERE id = $1', [r.body.id]);
+      expect(row.status).toBe(executed.status);
+    }
+    const byWebhook = await stack.db.query(`SELECT DISTINCT payment_id FROM payment_transitions WHERE reason LIKE 'provider webhook charge.%' AND payment_id = ANY($1)`, [processing.map((p) => p.body.id)]);
+    expect(byWebhook).toHaveLength(4);
+    expect(await stack.app.get(PaymentReconciler).runOnce()).toBe(0);
+  }, 60_000);
 });
