@@ -13,6 +13,8 @@ const MAX_PER_PASS = 200;
  * Applies stored provider events: one named by its job, or every one that is due (the periodic
  * pass, and the tests when jobs are off). Each is leased first, so it is applied by one worker at a
  * time; a failure is recorded and retried with backoff until `inboxMaxAttempts`, then it is `dead`.
+ * The change and the row's `applied` are two commits: an event whose worker died between them is
+ * applied again when its lease ends, which changes nothing (its outcome then reads "no change").
  */
 @Injectable()
 export class InboxProcessor {
