@@ -26,7 +26,6 @@ beforeAll(async () => {
     inboxRetryBaseMs: 1,
     inboxRetryMaxMs: 5,
     databaseLockTimeoutMs: 200,
-    providerTimeoutMs: 300,
     providerRetryBaseMs: 5,
     providerRetryMaxMs: 20,
     breakerConsecutiveFailures: 1_000,

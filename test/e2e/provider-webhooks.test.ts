@@ -17,11 +17,14 @@ import { HoldingProxy } from '../support/holding-proxy.js';
 import { eventBody, eventFor, newEventId, newSecret, postEvent, sandboxObject, signedBytes, signedHeaders } from '../support/provider-events.js';
 import { SpecValidator } from '../support/spec-validator.js';
 
-/** Quick provider calls, and a breaker that never opens: the tests make the sandbox fail on purpose. */
+/**
+ * Quick retries, and a breaker that never opens: the tests make the sandbox fail on purpose. Attempts
+ * are long enough that a slow machine (or a held answer) never turns an answered charge into a timeout.
+ */
 const policy = {
-  providerTimeoutMs: 300,
-  providerBudgetMs: 900,
-  requestBudgetMs: 1_500,
+  providerTimeoutMs: 2_000,
+  providerBudgetMs: 2_500,
+  requestBudgetMs: 3_000,
   providerRetryBaseMs: 5,
   providerRetryMaxMs: 20,
   breakerConsecutiveFailures: 100_000,
@@ -279,8 +282,7 @@ describe('applying: once per event, before the answer, and 1,000 events out of o
   beforeAll(async () => {
     await proxy.start();
     // The API reaches the sandbox through the proxy, which can hold a charge's answer.
-    // Attempts long enough that a held answer never times out: the charge is answered once, after its webhook.
-    stack = await startStack({ ...policy, providerTimeoutMs: 2_000, providerBudgetMs: 2_500, requestBudgetMs: 3_000, sandboxWebhookSecrets: [secret], sandboxUrl: proxy.url }, { live: true });
+    stack = await startStack({ ...policy, sandboxWebhookSecrets: [secret], sandboxUrl: proxy.url }, { live: true });
     proxy.target = stack.sandboxUrl;
     processor = stack.app.get(InboxProcessor);
   });
