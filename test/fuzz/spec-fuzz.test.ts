@@ -76,7 +76,8 @@ const validKeys = new Set<string>();
 let client: Client;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // With a sandbox webhook secret, forged provider webhooks reach the signature check (and are refused there).
+  stack = await startStack({ sandboxWebhookSecrets: [`whsec_${Buffer.alloc(32, 7).toString('base64')}`] });
   await resetStack(stack);
   merchant = await createMerchant(stack);
   const paid = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key: merchant.test_key, idempotencyKey: 'fuzz-setup-1' });
@@ -92,9 +93,10 @@ afterAll(async () => {
 });
 
 const anyText = fc.string({ unit: 'grapheme', maxLength: 30 });
-/** Path parameters the spec allows (any string): known ids, unknown ones, and odd bytes. */
+/** Path parameters the spec allows (any string): known ids (or providers), unknown ones, and odd bytes. */
 const pathParam = (name: string) =>
   fc.oneof(
+    ...(name === 'provider' ? [{ arbitrary: fc.constantFrom('sandbox', 'provider'), weight: 6 }] : []),
     { arbitrary: fc.constantFrom(...(name === 'refund_id' ? known.refunds : known.payments)), weight: 3 },
     { arbitrary: anyText.filter((s) => s !== '').map(encodeURIComponent), weight: 1 },
     { arbitrary: fc.constantFrom('%00', 'pay_%00', 'pay_x', `pay_${'0'.repeat(26)}`, 'x'.repeat(150), '%2F', 're_%FF%FE'), weight: 1 },
