@@ -19,7 +19,8 @@ export interface ProviderEvent {
   data: { object: ProviderObject };
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// Strict, and keeping a BOM: the text stored is exactly the bytes that were signed.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
