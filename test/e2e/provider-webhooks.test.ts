@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { Client } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { chargeKeyOf } from '../../src/payments/payment.js';
 import { PaymentReconciler } from '../../src/payments/payment-reconciler.js';
@@ -33,6 +34,21 @@ const policy = {
   // Processing payments are not due for the reconciler during a test: only a webhook can settle them.
   reconcileBaseMs: 120_000,
 };
+
+/**
+ * A stack with jobs on and `policy`'s reconcile pace leaves its next reconcile run queued two minutes
+ * ahead; the queue holds one queued run, so the next test file's stacks could not queue theirs until then.
+ */
+async function closeJobsStack(stack: Stack): Promise<void> {
+  await stack.close();
+  const client = new pg.Client({ connectionString: inject('databaseUrl') });
+  await client.connect();
+  try {
+    await client.query(`DELETE FROM pgboss.job WHERE name = 'reconcile' AND state = 'created'`);
+  } finally {
+    await client.end();
+  }
+}
 
 const inboxRows = async (stack: Stack): Promise<number> => Number((await stack.db.query('SELECT count(*) AS n FROM inbox_events'))[0].n);
 const inboxJobs = async (stack: Stack): Promise<number> =>
@@ -77,7 +93,7 @@ describe('receiving: refused forgeries, a rotation, and the pg-boss worker', () 
     // `acme` is the live provider's name, with no secret configured: its webhooks are refused like an unknown provider's.
     stack = await startStack({ ...policy, jobsEnabled: true, sandboxWebhookSecrets: [secret, previous], providerName: 'acme' });
   });
-  afterAll(() => stack.close());
+  afterAll(() => closeJobsStack(stack));
   beforeEach(async () => {
     await resetStack(stack);
     await stack.db.query(`DELETE FROM pgboss.job WHERE name = 'provider-webhooks'`);
@@ -470,7 +486,7 @@ describe("the sandbox's own webhooks (duplicated, reordered, sent before the ans
   beforeAll(async () => {
     stack = await startStack({ ...policy, jobsEnabled: true, sandboxWebhookSecrets: [secret] });
   });
-  afterAll(() => stack.close());
+  afterAll(() => closeJobsStack(stack));
 
   it('every execution arrives, is stored once and applied: each payment and refund as the provider left it, nothing for the reconciler', async () => {
     await resetStack(stack);
