@@ -11,6 +11,7 @@ import { PaymentsModule } from './payments/payments.module.js';
 import { RefundsModule } from './refunds/refunds.module.js';
 import { WebhookEndpointsModule } from './webhooks/endpoints/webhook-endpoints.module.js';
 import { WebhookDeliveryModule } from './webhooks/outbound/webhook-delivery.module.js';
+import { ProviderWebhooksModule } from './webhooks/inbound/provider-webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -36,6 +37,7 @@ export class AppModule {
         DocsModule,
         JobsModule,
         WebhookDeliveryModule,
+        ProviderWebhooksModule,
       ],
     };
   }

@@ -12,6 +12,7 @@ import { answerFrameworkError } from './http/framework-errors.js';
 import { registerJsonBodyParser } from './http/json-body-parser.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { queryCarriesSecretKey, redactQuery } from './http/query-secrets.js';
+import { registerRawBodyRoutes } from './http/raw-body.js';
 import { traceIdOf } from './http/trace-id.js';
 
 const NEST_LEVELS: Record<string, LogLevel[]> = {
@@ -60,6 +61,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   // JSON only: a text/plain body is a 415, not a string that reaches validation.
   fastify.removeContentTypeParser('text/plain');
   registerJsonBodyParser(fastify);
+  // Before app.init() registers the routes, which is when the hook sees them.
+  registerRawBodyRoutes(fastify);
   // Answers still in flight when shutdown starts close their connection, so the server can finish
   // closing as soon as they are sent instead of waiting on the clients' keep-alive sockets; a new
   // request on such a connection is told to go elsewhere.

@@ -4,6 +4,8 @@
  *   npm run -s cli -- providers disable <provider> [--reason <why>]   (the kill switch: no restart)
  *   npm run -s cli -- providers enable <provider>
  *   npm run -s cli -- providers list
+ *   npm run -s cli -- inbox list [--status received|applied|ignored|dead]   (the provider's webhooks, newest first)
+ *   npm run -s cli -- inbox redrive <id> | --dead   (back to received, tries forgotten: applied again by the next pass)
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
@@ -15,12 +17,19 @@ import { ChangeNotifications } from '../database/change-notifications.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
 import { runMigrations } from '../database/migrations.js';
 import { ProviderSettingsRepository } from '../provider/provider-settings.repository.js';
+import { InboxRepository, type InboxStatus } from '../webhooks/inbound/inbox.repository.js';
 
 const USAGE = [
   'usage: npm run -s cli -- merchants create --name <name>',
   '       npm run -s cli -- providers disable|enable <provider> [--reason <why>]',
   '       npm run -s cli -- providers list',
+  '       npm run -s cli -- inbox list [--status received|applied|ignored|dead]',
+  '       npm run -s cli -- inbox redrive <id> | --dead',
 ].join('\n');
+
+const INBOX_STATUSES: readonly InboxStatus[] = ['received', 'applied', 'ignored', 'dead'];
+/** The newest events listed; enough to see what is stuck without paging. */
+const INBOX_LIST_LIMIT = 100;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -29,7 +38,7 @@ function fail(message: string): never {
 
 const { positionals, values } = (() => {
   try {
-    return parseArgs({ args: process.argv.slice(2), options: { name: { type: 'string' }, reason: { type: 'string' } }, allowPositionals: true });
+    return parseArgs({ args: process.argv.slice(2), options: { name: { type: 'string' }, reason: { type: 'string' }, status: { type: 'string' }, dead: { type: 'boolean' } }, allowPositionals: true });
   } catch (error) {
     return fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
   }
@@ -54,6 +63,18 @@ const commands: Record<string, (db: DataSource) => Promise<unknown>> = {
     return { provider: target, enabled: true };
   },
   'providers list': (db) => new ProviderSettingsRepository(db).list(),
+  'inbox list': (db) => {
+    const status = values.status as InboxStatus | undefined;
+    if (status !== undefined && !INBOX_STATUSES.includes(status)) fail(`--status must be one of ${INBOX_STATUSES.join(', ')}\n${USAGE}`);
+    return new InboxRepository(db).list(status, INBOX_LIST_LIMIT);
+  },
+  'inbox redrive': async (db) => {
+    if (Boolean(values.dead) === (target !== undefined)) fail(`name one event id, or --dead for every dead event\n${USAGE}`);
+    if (target !== undefined && !/^[1-9][0-9]{0,17}$/.test(target)) fail(`${target} is not an inbox event id\n${USAGE}`);
+    const redriven = await new InboxRepository(db).redrive(target === undefined ? 'dead' : [target]);
+    if (target !== undefined && redriven.length === 0) fail(`no inbox event ${target}`);
+    return { redriven };
+  },
 };
 const run = commands[`${group} ${command}`];
 if (!run) fail(USAGE);

@@ -77,6 +77,11 @@ export class AppConfig {
   readonly webhookToleranceSeconds: number;
   /** Tries to apply one provider event before it is `dead` (re-drivable from the CLI). */
   readonly inboxMaxAttempts: number;
+  /** The wait after a provider event's failed try: base · 2^tries, capped at the max, jittered. */
+  readonly inboxRetryBaseMs: number;
+  readonly inboxRetryMaxMs: number;
+  /** How often each instance (with jobs on) applies provider events that are due: retries, redriven ones, lost jobs. */
+  readonly inboxSweepIntervalMs: number;
   /** The delay before the 2nd, 3rd, … delivery attempt of a merchant webhook (the 1st is at once). */
   readonly webhookRetryScheduleMs: number[];
   /** One delivery attempt, connection to last byte. */
@@ -255,6 +260,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     providerWebhookSecrets: secrets(env, 'PROVIDER_WEBHOOK_SECRET'),
     webhookToleranceSeconds: int(env, 'WEBHOOK_TOLERANCE_SECONDS', 300, 1, 86_400),
     inboxMaxAttempts: int(env, 'INBOX_MAX_ATTEMPTS', 10, 1, 1_000),
+    inboxRetryBaseMs: int(env, 'INBOX_RETRY_BASE_MS', 1_000, 1, 3_600_000),
+    inboxRetryMaxMs: int(env, 'INBOX_RETRY_MAX_MS', 3_600_000, 1, 86_400_000),
+    inboxSweepIntervalMs: int(env, 'INBOX_SWEEP_INTERVAL_MS', 5_000, 50, 3_600_000),
     webhookRetryScheduleMs: durations(env, 'WEBHOOK_RETRY_SCHEDULE_MS', [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
     webhookAttemptTimeoutMs: int(env, 'WEBHOOK_ATTEMPT_TIMEOUT_MS', 10_000, 10, 120_000),
     webhookSecretGraceMs: int(env, 'WEBHOOK_SECRET_GRACE_MS', 24 * 3_600_000, 0, 30 * 24 * 3_600_000),

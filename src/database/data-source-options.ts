@@ -7,6 +7,7 @@ import { CacheChangeNotifications1764200000000 } from './migrations/176420000000
 import { AttemptsRecordedAsSent1764300000000 } from './migrations/1764300000000-attempts-recorded-as-sent.js';
 import { HotUpdates1764400000000 } from './migrations/1764400000000-hot-updates.js';
 import { Webhooks1764500000000 } from './migrations/1764500000000-webhooks.js';
+import { InboxSchedule1764600000000 } from './migrations/1764600000000-inbox-schedule.js';
 import { DeliveryRetryFrom1764620000000 } from './migrations/1764620000000-delivery-retry-from.js';
 
 /** What the app sets on every connection (the migrations and the CLI run without them: DDL may take long). */
@@ -31,6 +32,7 @@ export function dataSourceOptions(url: string, poolSize = 10, timeouts?: Connect
       AttemptsRecordedAsSent1764300000000,
       HotUpdates1764400000000,
       Webhooks1764500000000,
+      InboxSchedule1764600000000,
       DeliveryRetryFrom1764620000000,
     ],
     migrationsTransactionMode: 'each',

@@ -27,7 +27,12 @@ export const ERROR_CATALOGUE = {
   'provider-disabled': { status: 503, title: 'The payment provider is switched off' },
   'live-mode-not-configured': { status: 503, title: 'Live mode has no payment provider configured' },
   // provider webhooks (inbound)
-
+  'webhook-provider-unknown': { status: 404, title: 'No webhooks are received from this provider' },
+  'webhook-headers-invalid': { status: 400, title: 'The webhook headers are missing or malformed' },
+  'webhook-signature-invalid': { status: 401, title: 'The webhook signature does not verify' },
+  'webhook-timestamp-out-of-tolerance': { status: 401, title: 'The webhook timestamp is too far from now' },
+  'webhook-payload-invalid': { status: 400, title: 'The webhook payload is not an event' },
+  'webhook-event-type-unknown': { status: 400, title: 'The webhook event type is not one we receive' },
 
   // webhook endpoints
   'webhook-url-unsafe': { status: 400, title: 'The webhook endpoint URL may not be called' },

@@ -103,6 +103,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/provider-webhooks/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider sending the event, `sandbox` in test mode; any other name is a `404`. */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a payment provider's event
+         * @description For the payment provider, not for merchants: it tells us how a charge or a refund ended, in
+         *     the Standard Webhooks form. The signature is checked on the body's exact bytes with each of
+         *     the provider's current secrets, and the timestamp must be within 5 minutes of now, either
+         *     way. An accepted event is stored once per event id and answered `200` at once (a duplicate
+         *     gets the same `200`); it is applied to the payment or refund afterwards. A refused one is a
+         *     `400` or `401` and nothing is stored.
+         */
+        post: operations["receiveProviderWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook_endpoints": {
         parameters: {
             query?: never;
@@ -594,6 +622,42 @@ export interface components {
             trace_id: string;
             instance?: string;
             errors?: components["schemas"]["FieldError"][];
+        };
+        /** @description A payment provider's event about a charge or a refund made under our idempotency key. */
+        ProviderEvent: {
+            /**
+             * @description The event id, sent again as `webhook-id`.
+             * @example evt_sbx_4f2a9c
+             */
+            id: string;
+            /** @constant */
+            object: "event";
+            /** @enum {string} */
+            type: "charge.succeeded" | "charge.failed" | "refund.succeeded" | "refund.failed";
+            /** @description When the event happened, in Unix seconds. */
+            created: number;
+            data: {
+                object: components["schemas"]["ProviderEventObject"];
+            };
+        };
+        /** @description The charge or refund as the provider answers it. */
+        ProviderEventObject: {
+            /** @description The provider's charge (`ch_…`) or refund (`re_…`) id. */
+            id: string;
+            /** @enum {string} */
+            object?: "charge" | "refund";
+            amount?: number;
+            currency?: string;
+            /** @enum {string} */
+            status: "succeeded" | "failed";
+            failure_code?: string | null;
+            failure_message?: string | null;
+            /** @description The key we sent the call with, `pay_…:charge` or `re_…:refund`. */
+            idempotency_key: string;
+        };
+        ProviderWebhookReceived: {
+            /** @constant */
+            received: true;
         };
         /** @enum {string} */
         WebhookEventType: "payment.processing" | "payment.succeeded" | "payment.failed" | "payment.updated" | "refund.processing" | "refund.succeeded" | "refund.failed";
@@ -1280,6 +1344,88 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             408: components["responses"]["RequestTimeout"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    receiveProviderWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id, the same as the body's `id`. */
+                "webhook-id": string;
+                /** @description When the event was signed, in Unix seconds. */
+                "webhook-timestamp": string;
+                /**
+                 * @description One or more space-separated `v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}`,
+                 *     keyed with the base64-decoded part of a `whsec_…` secret.
+                 */
+                "webhook-signature": string;
+                /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The provider sending the event, `sandbox` in test mode; any other name is a `404`. */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderEvent"];
+            };
+        };
+        responses: {
+            /** @description The event is stored (or was already); it is applied in the background. */
+            200: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderWebhookReceived"];
+                };
+            };
+            /**
+             * @description A header is missing, repeated or malformed (`webhook-headers-invalid`), the signed body is
+             *     not an event (`webhook-payload-invalid`) or of a type not received
+             *     (`webhook-event-type-unknown`), or the request is otherwise malformed; nothing was stored.
+             */
+            400: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description No signature matches the body with a current secret (`webhook-signature-invalid`), or the
+             *     timestamp is too far from now (`webhook-timestamp-out-of-tolerance`); nothing was stored.
+             */
+            401: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No webhooks are received from a provider of this name (`webhook-provider-unknown`). */
+            404: {
+                headers: {
+                    "Trace-Id": components["headers"]["TraceId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

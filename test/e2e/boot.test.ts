@@ -54,7 +54,12 @@ describe('instances booting together on a fresh database', () => {
         }
         expect(await query(database.url, `SELECT nspname FROM pg_namespace WHERE nspname = 'pgboss'`)).toHaveLength(1);
         expect(await query(database.url, 'SELECT version FROM pgboss.version')).toHaveLength(1);
-        expect(await query(database.url, `SELECT name FROM pgboss.queue ORDER BY name`)).toEqual([{ name: '__pgboss__send-it' }, { name: 'reconcile' }, { name: 'webhook-delivery' }]);
+        expect(await query(database.url, `SELECT name FROM pgboss.queue ORDER BY name`)).toEqual([
+          { name: '__pgboss__send-it' },
+          { name: 'provider-webhooks' },
+          { name: 'reconcile' },
+          { name: 'webhook-delivery' },
+        ]);
         expect(await query(database.url, `SELECT name FROM pgboss.schedule ORDER BY name`)).toEqual([{ name: 'reconcile' }, { name: 'webhook-delivery' }]);
         // A database named by DATABASE_URL is never given a demo merchant, nor is a key printed.
         expect(await query(database.url, 'SELECT id FROM merchants')).toEqual([]);

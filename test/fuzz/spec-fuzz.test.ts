@@ -77,7 +77,8 @@ const validKeys = new Set<string>();
 let client: Client;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // With a sandbox webhook secret, forged provider webhooks reach the signature check (and are refused there).
+  stack = await startStack({ sandboxWebhookSecrets: [`whsec_${Buffer.alloc(32, 7).toString('base64')}`] });
   // Every generated host name resolves to a public address: no DNS is asked, and URLs get past the guard.
   stubHostResolver(stack, {}, [PUBLIC_V4]);
   await resetStack(stack);
@@ -104,9 +105,10 @@ const anyText = fc.string({ unit: 'grapheme', maxLength: 30 });
 const knownIds = (template: string, name: string) =>
   name === 'refund_id' ? known.refunds : template.startsWith('/v1/webhook_endpoints/') ? known.webhookEndpoints : known.payments;
 
-/** Path parameters the spec allows (any string): known ids, unknown ones, and odd bytes. */
+/** Path parameters the spec allows (any string): known ids (or providers), unknown ones, and odd bytes. */
 const pathParam = (template: string, name: string) =>
   fc.oneof(
+    ...(name === 'provider' ? [{ arbitrary: fc.constantFrom('sandbox', 'provider'), weight: 6 }] : []),
     { arbitrary: fc.constantFrom(...knownIds(template, name)), weight: 3 },
     { arbitrary: anyText.filter((s) => s !== '').map(encodeURIComponent), weight: 1 },
     { arbitrary: fc.constantFrom('%00', 'pay_%00', 'pay_x', `pay_${'0'.repeat(26)}`, 'x'.repeat(150), '%2F', 're_%FF%FE'), weight: 1 },
