@@ -5,7 +5,8 @@
  * docs/BENCHMARKS.md. Needs only the machine's Postgres (127.0.0.1:5432, user postgres) and Redis
  * (127.0.0.1:6379). Exits non-zero when a correctness check fails; a missed target only says so.
  *
- * Then outbox delivery (bench/modes/outbox.mjs): events/s to a local receiver next to a bare baseline.
+ * Then outbox delivery (bench/modes/outbox.mjs): events/s to a local receiver next to a bare baseline;
+ * and inbox ingest (bench/modes/inbox.mjs): signed provider webhooks/s, durable, next to a bare ceiling.
  *
  * `--growth N[,N…]` and `--soak N` run the extra modes instead (bench/modes/); see the report's
  * "Other modes" for every setting.
@@ -21,6 +22,7 @@ import { killAll, ROOT, startSandbox } from './lib/processes.mjs';
 import { renderReport } from './lib/report.mjs';
 import { servers } from './lib/servers.mjs';
 import { runGrowth } from './modes/growth.mjs';
+import { runInbox } from './modes/inbox.mjs';
 import { runOutbox } from './modes/outbox.mjs';
 import { runSoak } from './modes/soak.mjs';
 
@@ -105,6 +107,7 @@ async function defaultRun(ctx) {
   const results = [];
   for (const spec of chosen) results.push(await measureServer(spec, ctx));
   const outbox = await runOutbox(ctx);
+  const inbox = await runInbox(ctx);
   const runSeconds = (performance.now() - started) / 1000;
 
   const written = chosen.length === all.length;
@@ -121,13 +124,14 @@ async function defaultRun(ctx) {
     options,
     results,
     outbox,
+    inbox,
     runSeconds,
     written,
   });
   say();
   say(report);
   if (written) await writeFile(DOC, report + (await keptNotes()));
-  if ([...results, outbox].some((r) => r.checks.some(([, ok]) => !ok))) {
+  if ([...results, outbox, inbox].some((r) => r.checks.some(([, ok]) => !ok))) {
     process.stderr.write('bench: a correctness check failed\n');
     process.exitCode = 1;
   }

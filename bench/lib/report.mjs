@@ -1,3 +1,4 @@
+import { inboxSection } from '../modes/inbox.mjs';
 import { outboxSection } from '../modes/outbox.mjs';
 
 /**
@@ -52,7 +53,7 @@ function failures(pass) {
   return `${pass.non2xx}${codes.length ? ` (${codes.join(' ')})` : ''} / ${pass.errors} / ${pass.timeouts}`;
 }
 
-export function renderReport({ command, machine, options, results, outbox, runSeconds, written }) {
+export function renderReport({ command, machine, options, results, outbox, inbox, runSeconds, written }) {
   const out = [];
   const say = (line = '') => out.push(line);
   say('# Benchmarks');
@@ -178,6 +179,7 @@ export function renderReport({ command, machine, options, results, outbox, runSe
   say('Settings: `--connections` / `BENCH_CONNECTIONS`, `--seconds` / `BENCH_SECONDS`, `--warmup` / `BENCH_WARMUP_SECONDS`, `--sequential` / `BENCH_SEQUENTIAL`, `--servers` / `BENCH_SERVERS` (a subset; the docs are then left alone).');
   say();
   for (const line of outboxSection(outbox)) say(line);
+  for (const line of inboxSection(inbox)) say(line);
   say('## Earlier figures');
   say();
   say(EARLIER);

@@ -89,7 +89,7 @@ export async function runInbox(ctx) {
   return { rows, checks, ratio: idempay.pass.rps / ceiling.pass.rps };
 }
 
-/** The report's section for the inbox pass. */
+/** The report's lines for the inbox pass. */
 export function inboxSection({ rows, checks, ratio }) {
   const out = ['## Inbox ingest: POST /provider-webhooks/sandbox', ''];
   out.push('Signed provider events with fresh ids, the same autocannon load as above; an event counts when its 2xx came back (after its row was committed, `synchronous_commit=on`).');
@@ -104,5 +104,6 @@ export function inboxSection({ rows, checks, ratio }) {
   out.push('```');
   for (const [text, ok] of checks) out.push(`${ok ? 'ok  ' : 'FAIL'} ${text}`);
   out.push('```');
-  return `${out.join('\n')}\n`;
+  out.push('');
+  return out;
 }
