@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm start` with no DATABASE_URL, as a new user runs it: up on an embedded Postgres, one payment
-# created with the printed key and curl line, the merchants CLI against the same database, then a
-# clean SIGTERM shutdown (exit 0). Prints the time from start to the first 201.
+# created with the printed key and curl line, the sandbox's webhook for it applied, the merchants CLI
+# against the same database, then a clean SIGTERM shutdown (exit 0). Prints the time from start to the first 201.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,17 @@ first_201=$(( ($(date +%s%N) - started) / 1000000 ))
 [ "$status" = "201" ] || { cat "$log" "$work/body.json"; echo "smoke: create answered $status"; exit 1; }
 grep -q '"status":"succeeded"' "$work/body.json" || { cat "$work/body.json"; echo "smoke: payment not succeeded"; exit 1; }
 echo "smoke: npm start → first 201 in ${first_201} ms (includes tsc build and embedded Postgres init)"
+
+# The sandbox's charge.succeeded webhook came back, signed, to the API's own inbox and was applied.
+db_url="postgres://postgres:postgres@127.0.0.1:$EMBEDDED_PG_PORT/idempay"
+inbox=""
+for _ in $(seq 1 40); do
+  inbox=$(DATABASE_URL="$db_url" node_modules/.bin/node dist/cli/main.js inbox list --status applied 2>/dev/null || true)
+  printf '%s' "$inbox" | grep -q '"type":"charge.succeeded"' && break
+  sleep 0.5
+done
+printf '%s' "$inbox" | grep -q '"type":"charge.succeeded"' || { cat "$log"; echo "smoke: the sandbox's webhook was not applied: $inbox"; exit 1; }
+echo "smoke: the sandbox's charge.succeeded webhook reached the inbox and was applied"
 
 cli_out=$(DATABASE_URL="postgres://postgres:postgres@127.0.0.1:$EMBEDDED_PG_PORT/idempay" npm run -s cli -- merchants create --name "Smoke shop" 2>/dev/null)
 [ "$(printf '%s\n' "$cli_out" | wc -l)" = "1" ] && printf '%s' "$cli_out" | grep -q '"test_key":"sk_test_' \
