@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Idempay, IdempayError } from '../../sdk/src/index.js';
 import { PaymentReconciler } from '../../src/payments/payment-reconciler.js';
-import { ProviderSettingsRepository } from '../../src/provider/provider-settings.repository.js';
-import { call, createMerchant, resetStack, sleep, type Stack, startStack, visa } from '../support/harness.js';
+import { call, createMerchant, resetStack, setProviderEnabled, sleep, type Stack, startStack, visa } from '../support/harness.js';
 
 const sandboxConfig = (stack: Stack, knobs: Record<string, unknown>) =>
   call(stack.sandboxUrl, 'POST', '/__sandbox/config', knobs, { spec: false }).then((res) => expect(res.status).toBe(200));
@@ -247,9 +246,7 @@ describe('unknown outcomes and the kill switch', () => {
     const pending = await post(stack, merchant.test_key);
     expect(pending.status).toBe(202);
     await sandboxConfig(stack, { charge_then_fail_rate: 0 });
-
-    const settings = stack.app.get(ProviderSettingsRepository);
-    await settings.setEnabled('sandbox', false, 'incident 42');
+    await setProviderEnabled(stack, 'sandbox', false, 'incident 42');
     try {
       const before = await sandboxRequests(stack);
       const refused = await post(stack, merchant.test_key);
@@ -262,7 +259,7 @@ describe('unknown outcomes and the kill switch', () => {
       await sleep(20);
       expect(await stack.app.get(PaymentReconciler).runOnce()).toBe(1);
     } finally {
-      await settings.setEnabled('sandbox', true, null);
+      await setProviderEnabled(stack, 'sandbox', true, null);
     }
     expect((await post(stack, merchant.test_key)).status).toBe(201);
   });

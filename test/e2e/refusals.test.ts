@@ -5,8 +5,7 @@ import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { AppConfig } from '../../src/config/app-config.js';
 import { Completer } from '../../src/idempotency/completer.js';
 import { PaymentReconciler } from '../../src/payments/payment-reconciler.js';
-import { ProviderSettingsRepository } from '../../src/provider/provider-settings.repository.js';
-import { call, chargesFor, createMerchant, resetStack, SHORT_LEASE, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
+import { call, chargesFor, createMerchant, resetStack, setProviderEnabled, SHORT_LEASE, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
 
 /**
  * "An answer that says nothing was done leaves nothing behind": each refusal below answers 503,
@@ -74,12 +73,11 @@ async function expectRetryChargedOnce(stack: Stack, apiKey: string, idempotencyK
 describe('refusals of a create leave nothing behind', () => {
   it('the kill switch: 503 provider-disabled; nothing runs later; the retry after it is back on charges once', () =>
     withStack({}, async (stack, merchant) => {
-      const settings = stack.app.get(ProviderSettingsRepository);
-      await settings.setEnabled('sandbox', false, 'incident 42');
+      await setProviderEnabled(stack, 'sandbox', false, 'incident 42');
       const key = randomUUID();
       await expectNothingLeft(stack, await create(stack, merchant.test_key, key), key, 'provider-disabled');
       expect(stack.sandbox.requests.get('POST /v1/charges')).toBe(0);
-      await settings.setEnabled('sandbox', true, null);
+      await setProviderEnabled(stack, 'sandbox', true, null);
       await expectRetryChargedOnce(stack, merchant.test_key, key);
     }));
 
@@ -141,8 +139,7 @@ describe('refusals of a create leave nothing behind', () => {
   it('a refund refused by the kill switch: no refund, no reservation, no claim; the retry refunds once', () =>
     withStack({}, async (stack, merchant) => {
       const payment = await create(stack, merchant.test_key, randomUUID());
-      const settings = stack.app.get(ProviderSettingsRepository);
-      await settings.setEnabled('sandbox', false, null);
+      await setProviderEnabled(stack, 'sandbox', false, null);
       const key = randomUUID();
       const refund = () => call(stack.baseUrl, 'POST', `/v1/payments/${payment.body.id}/refunds`, { amount: 700 }, { key: merchant.test_key, idempotencyKey: key });
       const refused = await refund();
@@ -152,7 +149,7 @@ describe('refusals of a create leave nothing behind', () => {
       expect((await stack.db.query('SELECT amount_refunded::int AS n FROM payments'))[0].n).toBe(0);
       await sleep(LEASE_MS + 100);
       expect(await stack.app.get(Completer).runOnce()).toEqual({ released: 0, finished: 0 });
-      await settings.setEnabled('sandbox', true, null);
+      await setProviderEnabled(stack, 'sandbox', true, null);
       const retry = await refund();
       expect(retry.status).toBe(201);
       expect(stack.sandbox.executions.get(`${retry.body.id}:refund`)).toBe(1);

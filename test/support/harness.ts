@@ -6,6 +6,8 @@ import { createApp } from '../../src/app.js';
 import { MerchantsService, type CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { chargeKeyOf } from '../../src/payments/payment.js';
+import { KillSwitch } from '../../src/provider/kill-switch.js';
+import { ProviderSettingsRepository } from '../../src/provider/provider-settings.repository.js';
 import { buildSandbox, type SandboxState } from '../../src/sandbox-provider/sandbox-server.js';
 import { SpecValidator } from './spec-validator.js';
 
@@ -175,4 +177,17 @@ export function totalCharges(stack: Stack): number {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Flips the kill switch in the database and waits until this app's switch sees it: the app learns of
+ * a change through a notification (within a second on every instance), not at the moment it is written.
+ */
+export async function setProviderEnabled(stack: Stack, provider: string, enabled: boolean, reason: string | null = null): Promise<void> {
+  await stack.app.get(ProviderSettingsRepository).setEnabled(provider, enabled, reason);
+  const deadline = Date.now() + 2_000;
+  while ((await stack.app.get(KillSwitch).isEnabled(provider)) !== enabled) {
+    if (Date.now() > deadline) throw new Error(`the kill switch of ${provider} did not turn ${enabled ? 'on' : 'off'} within 2 s`);
+    await sleep(10);
+  }
 }
