@@ -3,8 +3,8 @@ import type { components } from '../generated/v1.js';
 export type EventType = components['schemas']['WebhookEventType'];
 
 /**
- * Every type `events.type` holds, as the spec's WebhookEventType lists them, for the events list's
- * filter. (webhooks/endpoints keeps the same list for `enabled_events`; events/ may not import it.)
+ * Every type `events.type` holds, as the spec's WebhookEventType lists them: the events list's
+ * filter, and what an endpoint's `enabled_events` may name.
  */
 export const EVENT_TYPES = [
   'payment.processing',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
-import { WEBHOOK_EVENT_TYPES } from '../../src/webhooks/endpoints/event-types.js';
+import { EVENT_TYPES } from '../../src/events/event-types.js';
 import { MAX_ENDPOINTS_PER_MODE } from '../../src/webhooks/endpoints/webhook-endpoint.js';
 import { PUBLIC_V4, stubHostResolver, type TableResolver } from '../support/host-resolver-stub.js';
 import { call, createMerchant, HOUR, resetStack, type Stack, startStack } from '../support/harness.js';
@@ -117,9 +117,9 @@ describe('POST /v1/webhook_endpoints', () => {
   });
 
   it('accepts every event type the events outbox writes', async () => {
-    const res = await create({ ...body, enabled_events: [...WEBHOOK_EVENT_TYPES] });
+    const res = await create({ ...body, enabled_events: [...EVENT_TYPES] });
     expect(res.status).toBe(201);
-    expect(res.body.enabled_events).toEqual([...WEBHOOK_EVENT_TYPES]);
+    expect(res.body.enabled_events).toEqual([...EVENT_TYPES]);
   });
 
   it('refuses an unsafe URL with 400 webhook-url-unsafe saying why, storing nothing, not even the key', async () => {

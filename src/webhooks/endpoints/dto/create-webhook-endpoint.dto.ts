@@ -2,7 +2,7 @@ import { IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import type { SameKeys } from '../../../common/same-keys.js';
 import type { components } from '../../../generated/v1.js';
 import { present } from '../../../payments/dto/present.js';
-import type { WebhookEventType } from '../event-types.js';
+import type { EventType } from '../../../events/event-types.js';
 import { IsEnabledEvents } from './is-enabled-events.js';
 
 type WebhookEndpointCreateRequest = components['schemas']['WebhookEndpointCreateRequest'];
@@ -18,7 +18,7 @@ export class CreateWebhookEndpointDto implements WebhookEndpointCreateRequest {
   url!: string;
 
   @IsEnabledEvents()
-  enabled_events!: (WebhookEventType | '*')[];
+  enabled_events!: (EventType | '*')[];
 
   @ValidateIf(present)
   @IsString()

@@ -1,8 +1,9 @@
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn } from 'class-validator';
 import { applyDecorators } from '@nestjs/common';
-import { ALL_EVENTS, WEBHOOK_EVENT_TYPES } from '../event-types.js';
+import { EVENT_TYPES } from '../../../events/event-types.js';
+import { ALL_EVENTS } from '../event-types.js';
 
-const ALLOWED = [ALL_EVENTS, ...WEBHOOK_EVENT_TYPES];
+const ALLOWED = [ALL_EVENTS, ...EVENT_TYPES];
 
 /** `enabled_events`: 1 to 8 distinct names, each `*` or a known event type. */
 export function IsEnabledEvents(): PropertyDecorator {

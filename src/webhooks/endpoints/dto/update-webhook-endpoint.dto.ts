@@ -2,7 +2,7 @@ import { IsBoolean, IsString, Matches, MaxLength, ValidateIf } from 'class-valid
 import type { SameKeys } from '../../../common/same-keys.js';
 import type { components } from '../../../generated/v1.js';
 import { present } from '../../../payments/dto/present.js';
-import type { WebhookEventType } from '../event-types.js';
+import type { EventType } from '../../../events/event-types.js';
 import { URL_FORM, URL_MAX_LENGTH } from './create-webhook-endpoint.dto.js';
 import { IsEnabledEvents } from './is-enabled-events.js';
 
@@ -17,7 +17,7 @@ export class UpdateWebhookEndpointDto implements WebhookEndpointUpdateRequest {
 
   @ValidateIf(present)
   @IsEnabledEvents()
-  enabled_events?: (WebhookEventType | '*')[];
+  enabled_events?: (EventType | '*')[];
 
   // `null` is a value here: it clears the description.
   @ValidateIf((_: object, value: unknown) => value !== undefined && value !== null)
