@@ -12,7 +12,7 @@ import { refundKeyOf } from '../../src/refunds/refund.js';
 import { RefundReconciler } from '../../src/refunds/refund-reconciler.js';
 import { providerWebhooksRefusedTotal } from '../../src/webhooks/inbound/inbound-metrics.js';
 import { InboxProcessor } from '../../src/webhooks/inbound/inbox-processor.js';
-import { checkSignature, signingKeyOf } from '../../src/webhooks/inbound/webhook-signature.js';
+import { checkSignature, signingKeyOf } from '../../src/webhooks/webhook-signature.js';
 import { call, createMerchant, resetStack, sleep, type Stack, startStack, visa } from '../support/harness.js';
 import { HoldingProxy } from '../support/holding-proxy.js';
 import { eventBody, eventFor, newEventId, newSecret, postEvent, sandboxObject, signedBytes, signedHeaders } from '../support/provider-events.js';

@@ -9,7 +9,7 @@ import { InboxRepository } from './inbox.repository.js';
 import { parseProviderEvent } from './provider-event.js';
 import { WebhookProviders } from './webhook-providers.js';
 import { webhookHeadersOf } from './webhook-headers.js';
-import { checkSignature } from './webhook-signature.js';
+import { checkSignature } from '../webhook-signature.js';
 
 /**
  * Receives a provider's webhook: verified on its raw bytes, then stored once per event id with its

@@ -1,5 +1,5 @@
 import { ProblemError } from '../../errors/problem.js';
-import type { WebhookHeaders } from './webhook-signature.js';
+import type { WebhookHeaders } from '../webhook-signature.js';
 
 const ID = /^[\x21-\x7e]{1,255}$/;
 const TIMESTAMP = /^[0-9]{1,12}$/;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Mode } from '../../auth/auth-context.js';
 import { AppConfig } from '../../config/app-config.js';
-import { signingKeyOf } from './webhook-signature.js';
+import { signingKeyOf } from '../webhook-signature.js';
 
 /** A provider we take webhooks from: the mode its events are about, and the keys its signatures may use. */
 export interface WebhookProvider {

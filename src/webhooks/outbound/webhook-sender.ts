@@ -6,7 +6,7 @@ import type { DueDelivery } from './delivery-leases.repository.js';
 import { PinnedAgents } from './pinned-agents.js';
 import { retryAfterMs } from './retry-after.js';
 import { SsrfGuard, UnsafeUrlError } from './ssrf-guard.js';
-import { webhookSignature } from './webhook-signature.js';
+import { webhookSignature } from '../webhook-signature.js';
 
 /** What one POST to an endpoint came to. */
 export interface AttemptResult {

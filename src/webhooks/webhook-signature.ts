@@ -1,9 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Standard Webhooks signatures (https://www.standardwebhooks.com): `webhook-signature` holds one or
- * more space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`, keyed
- * with the secret's base64-decoded part (`whsec_<base64>`).
+ * Standard Webhooks signatures (https://www.standardwebhooks.com), both ways: the provider's checked
+ * here, ours to merchants made here. `webhook-signature` holds one or more space-separated
+ * `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`, keyed with the secret's
+ * base64-decoded part (`whsec_<base64>`).
  */
 
 export interface WebhookHeaders {
@@ -27,6 +28,15 @@ export function signingKeyOf(secret: string, source: string): Buffer {
   return key;
 }
 
+function hmacOf(key: Buffer, id: string, timestamp: number, body: string | Buffer): Buffer {
+  return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
+}
+
+/** The `webhook-signature` value for `body`: one `v1,` signature per secret, so a receiver holding any one of them (old or new, during a rotation) can verify. */
+export function webhookSignature(id: string, timestamp: number, body: string, secrets: readonly string[]): string {
+  return secrets.map((secret) => `v1,${hmacOf(signingKeyOf(secret, 'a webhook endpoint'), id, timestamp, body).toString('base64')}`).join(' ');
+}
+
 /**
  * Whether `body`, exactly as received, was signed with one of `keys` (two during a rotation) and
  * its timestamp is within `toleranceSeconds` of `nowSeconds`, either way. One HMAC per key however
@@ -38,7 +48,7 @@ export function checkSignature(keys: readonly Buffer[], headers: WebhookHeaders,
     return version === 'v1' && signature ? [Buffer.from(signature, 'base64')] : [];
   });
   const signed = keys.some((key) => {
-    const expected = createHmac('sha256', key).update(`${headers.id}.${headers.timestamp}.`).update(body).digest();
+    const expected = hmacOf(key, headers.id, headers.timestamp, body);
     return sent.some((signature) => signature.length === expected.length && timingSafeEqual(signature, expected));
   });
   if (!signed) return 'signature-invalid';
