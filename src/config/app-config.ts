@@ -66,6 +66,27 @@ export class AppConfig {
   readonly httpKeepAliveTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: string;
+  /** `pretty` (pino-pretty, for a terminal) or `json`; unset, `npm start` picks pretty on a TTY and JSON otherwise. */
+  readonly logFormat: 'json' | 'pretty' | undefined;
+  /** Spans are exported over OTLP/HTTP here when set; unset, tracing is a no-op. */
+  readonly otelExporterOtlpEndpoint: string | undefined;
+  readonly otelServiceName: string;
+  /** `/metrics` answers only with `Authorization: Bearer <token>`; unset (and no METRICS_PORT), it is not served. */
+  readonly metricsToken: string | undefined;
+  /** When set, `/metrics` is served on its own port (keep it off the public network) instead of the API's. */
+  readonly metricsPort: number | undefined;
+  /** Per API key and window: writes (POST/PATCH/DELETE) and reads (GET) have separate budgets; 0 turns one off. */
+  readonly rateLimitWrites: number;
+  readonly rateLimitReads: number;
+  readonly rateLimitWindowMs: number;
+  /** Shared state across instances (the rate limit's budgets); unset, each process keeps its own in memory. */
+  readonly redisUrl: string | undefined;
+  /** Origins a browser may call the API from; empty, no CORS headers at all. */
+  readonly corsOrigins: string[];
+  readonly hstsMaxAgeSeconds: number;
+  /** The operator console's login; unset, `/console` is not served. */
+  readonly adminToken: string | undefined;
+  readonly consoleSessionTtlMs: number;
   /** When set, every /v1 answer carries `Deprecation` (RFC 9745) and, with a sunset, `Sunset` (RFC 8594). */
   readonly v1DeprecatedAt: Date | undefined;
   readonly v1SunsetAt: Date | undefined;
@@ -182,6 +203,14 @@ function secrets(env: NodeJS.ProcessEnv, name: string): string[] {
   return text.split(/[\r\n,]+/).map((item) => item.trim()).filter((item) => item !== '');
 }
 
+/** One secret from NAME or NAME_FILE; a token shorter than 16 characters is refused as guessable. */
+function secret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const values = secrets(env, name);
+  if (values.length > 1) throw new ConfigError(`${name} must be one value`);
+  if (values[0] !== undefined && values[0].length < 16) throw new ConfigError(`${name} must be at least 16 characters`);
+  return values[0];
+}
+
 function durations(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
   const items = list(env, name);
   if (items.length === 0) return fallback;
@@ -254,6 +283,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     httpKeepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? 'info',
+    logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const),
+    otelExporterOtlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    otelServiceName: env.OTEL_SERVICE_NAME || 'idempay',
+    metricsToken: secret(env, 'METRICS_TOKEN'),
+    metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
+    rateLimitWrites: int(env, 'RATE_LIMIT_WRITES', 100, 0, 1_000_000),
+    rateLimitReads: int(env, 'RATE_LIMIT_READS', 200, 0, 1_000_000),
+    rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 1_000, 100, 3_600_000),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    corsOrigins: list(env, 'CORS_ORIGINS'),
+    hstsMaxAgeSeconds: int(env, 'HSTS_MAX_AGE_SECONDS', 31_536_000, 0, 2 * 31_536_000),
+    adminToken: secret(env, 'ADMIN_TOKEN'),
+    consoleSessionTtlMs: int(env, 'CONSOLE_SESSION_TTL_MS', 8 * 3_600_000, 60_000, 7 * 24 * 3_600_000),
     v1DeprecatedAt,
     v1SunsetAt,
     sandboxWebhookSecrets: secrets(env, 'SANDBOX_WEBHOOK_SECRET'),

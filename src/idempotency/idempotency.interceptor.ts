@@ -1,12 +1,13 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { from, lastValueFrom, map, type Observable, of } from 'rxjs';
+import { catchError, from, lastValueFrom, map, type Observable, of, throwError } from 'rxjs';
 import { CrashPoints } from '../faults/crash-points.js';
 import { ProblemError } from '../errors/problem.js';
 import { inputProblems } from '../http/input-guard.js';
 import { refuseFields, safeObject, validateDto } from '../http/validate-dto.js';
 import type { IdempotentRequest } from './claimed-key.js';
+import { outcomeOfError } from './idempotency-outcome.js';
 import { IDEMPOTENT, type IdempotentOptions } from './idempotent-options.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
 import { IdempotencyService, Replayed } from './idempotency.service.js';
@@ -26,6 +27,21 @@ export class IdempotencyInterceptor implements NestInterceptor {
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler<StoredResponse | Replayed>): Promise<Observable<string>> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    try {
+      return (await this.run(context, next)).pipe(catchError((error: unknown) => this.failed(request, error)));
+    } catch (error) {
+      return this.failed(request, error);
+    }
+  }
+
+  private failed(request: FastifyRequest, error: unknown): Observable<never> {
+    const claimed = request.idempotentCall?.claimed;
+    request.idempotencyOutcome = outcomeOfError(error, claimed !== undefined && !claimed.abandoned);
+    return throwError(() => error);
+  }
+
+  private async run(context: ExecutionContext, next: CallHandler<StoredResponse | Replayed>): Promise<Observable<string>> {
     const options = this.reflector.get<IdempotentOptions>(IDEMPOTENT, context.getHandler());
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
@@ -47,24 +63,25 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const call = this.idempotency.callOf(auth, key, idempotentRequest);
     // The very request an answer is stored for, so one its DTO accepted: replayed without checking it again.
     const cached = this.idempotency.cachedAnswer(call);
-    if (cached) return of(send(reply, cached, true));
+    if (cached) return of(send(request, reply, cached, true));
     const dto = options.body ? validateDto(options.body, body) : refuseFields(body);
 
     if (!options.claimedByOperation) {
       const outcome = await this.idempotency.claim(call);
-      if (outcome.kind === 'replay') return of(send(reply, outcome.response, true));
+      if (outcome.kind === 'replay') return of(send(request, reply, outcome.response, true));
       this.crashPoints.reached('claimed');
     }
     request.body = dto;
     request.idempotentCall = call;
     return from(this.idempotency.execute(() => call.claimed, request.id, () => lastValueFrom(next.handle()))).pipe(
-      map((answer) => (answer instanceof Replayed ? send(reply, answer.response, true) : send(reply, answer, false))),
+      map((answer) => (answer instanceof Replayed ? send(request, reply, answer.response, true) : send(request, reply, answer, false))),
     );
   }
 }
 
 /** Status and headers on the reply, the stored body as the bytes to send: no re-serialization. */
-function send(reply: FastifyReply, stored: StoredResponse, replayed: boolean): string {
+function send(request: FastifyRequest, reply: FastifyReply, stored: StoredResponse, replayed: boolean): string {
+  request.idempotencyOutcome = replayed ? 'replayed' : 'claimed';
   reply.status(stored.status).headers(stored.headers);
   if (replayed) reply.header('idempotent-replayed', 'true');
   return stored.body;

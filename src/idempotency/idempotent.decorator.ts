@@ -1,12 +1,15 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata, UseInterceptors } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { ClaimedKey, IdempotentCall } from './claimed-key.js';
+import type { IdempotencyOutcome } from './idempotency-outcome.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IDEMPOTENT, type IdempotentOptions } from './idempotent-options.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     idempotentCall?: IdempotentCall;
+    /** Set on every request of an @Idempotent() route once the key's part in it is known. */
+    idempotencyOutcome?: IdempotencyOutcome;
   }
 }
 
