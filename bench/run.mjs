@@ -15,6 +15,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildBefore } from './lib/before.mjs';
 import { measureServer } from './lib/measure.mjs';
 import { checkBuilt, checkRedis } from './lib/preflight.mjs';
 import { connectAdmin, serverFacts } from './lib/postgres.mjs';
@@ -25,6 +26,9 @@ import { runGrowth } from './modes/growth.mjs';
 import { runInbox } from './modes/inbox.mjs';
 import { runOutbox } from './modes/outbox.mjs';
 import { runSoak } from './modes/soak.mjs';
+
+/** The last commit before issue 11 (request logs, metrics, tracing, rate limit): the default run measures it beside this one. */
+const BEFORE_REF = 'e3ba822';
 
 /** The default run is abandoned past this, so it always stops by itself. */
 const RUN_TIME_LIMIT_MS = 15 * 60_000;
@@ -41,6 +45,7 @@ function readOptions() {
       servers: { type: 'string' },
       growth: { type: 'string' },
       soak: { type: 'string' },
+      before: { type: 'string' },
     },
   });
   const env = process.env;
@@ -58,6 +63,7 @@ function readOptions() {
     servers: list(values.servers ?? env.BENCH_SERVERS),
     growth: list(values.growth ?? env.BENCH_GROWTH).map((n) => positive('growth', n)),
     soak: (values.soak ?? env.BENCH_SOAK) ? positive('soak', values.soak ?? env.BENCH_SOAK) : undefined,
+    before: values.before ?? env.BENCH_BEFORE_REF ?? BEFORE_REF,
   };
 }
 
@@ -89,7 +95,8 @@ async function main() {
 
 async function defaultRun(ctx) {
   const { admin, options } = ctx;
-  const all = servers(ctx.runTag);
+  const wantsBefore = options.servers.length === 0 || options.servers.includes('idempay-before');
+  const all = servers(ctx.runTag, wantsBefore ? await buildBefore(options.before, ctx.say) : undefined);
   const unknown = options.servers.filter((id) => !all.some((s) => s.id === id));
   if (unknown.length) throw new Error(`unknown server ${unknown.join(', ')}; there are ${all.map((s) => s.id).join(', ')}`);
   const chosen = options.servers.length ? all.filter((s) => options.servers.includes(s.id)) : all;

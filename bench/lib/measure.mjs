@@ -77,17 +77,21 @@ export async function measureServer(spec, ctx) {
     const run = (seconds, keyFor, onAnswer) => load({ url: server.url, headers, connections: options.connections, seconds, keyFor, onAnswer });
     await run(options.warmupSeconds, nextKey, recordCreate);
     const measuredKeys = [];
+    const logBytes0 = server.logBytes();
     create = await withCpu(admin, spec.database, server.pid, () =>
       run(options.seconds, nextKey, (key, status, body, answerHeaders) => {
         recordCreate(key, status, body, answerHeaders);
         if (status === 201) measuredKeys.push(key);
       }),
     );
+    create.logBytes = (server.logBytes() - logBytes0) / (create.ok + create.non2xx);
     if (measuredKeys.length === 0) throw new Error(`${spec.label} created nothing under load: ${JSON.stringify([...book.unexpected])}`);
     let next = 0;
     const replayKey = () => measuredKeys[next++ % measuredKeys.length];
     await run(options.warmupSeconds, replayKey, recordReplay);
+    const logBytes1 = server.logBytes();
     replay = await withCpu(admin, spec.database, server.pid, () => run(options.seconds, replayKey, recordReplay));
+    replay.logBytes = (server.logBytes() - logBytes1) / (replay.ok + replay.non2xx);
     rssMiB = rssKiB(server.pid) / 1024;
   } finally {
     await server.stop();

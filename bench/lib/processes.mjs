@@ -4,6 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,35 +37,42 @@ export function killAll() {
 }
 
 /**
- * Starts `node <script>` and waits until it is ready: it printed `readyLine`, or `readyUrl` answers.
- * Returns `{ pid, stop() }`; stop() sends SIGTERM and, past the timeout, SIGKILL.
+ * Starts `node <script>` (in `root`, this checkout by default) and waits until it is ready: it printed
+ * `readyLine`, or `readyUrl` answers. With `logFile`, its output goes to that file, as a service's
+ * logs go to a file or a log collector, instead of through a pipe the bench must read.
+ * Returns `{ pid, stop(), logBytes() }`; stop() sends SIGTERM and, past the timeout, SIGKILL.
  */
-export async function startProcess({ name, script, env, readyLine, readyUrl }) {
+export async function startProcess({ name, script, env, readyLine, readyUrl, root = ROOT, logFile }) {
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to every server and the sandbox:
   // NODE_OPTIONS refuses --cpu-prof.
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  const fd = logFile ? openSync(logFile, 'w') : undefined;
+  const stdio = fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd];
+  const child = spawn(process.execPath, [...nodeArgs, join(root, script)], { cwd: root, env: { ...process.env, ...env }, stdio });
+  if (fd !== undefined) closeSync(fd);
+  let piped = '';
   const keep = (chunk) => {
-    output = (output + chunk).slice(-KEPT_OUTPUT);
+    piped = (piped + chunk).slice(-KEPT_OUTPUT);
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const output = () => (logFile ? readFileSync(logFile, 'utf8').slice(-KEPT_OUTPUT) : piped);
   live.add(child);
   const exited = once(child, 'exit').finally(() => live.delete(child));
   const running = () => child.exitCode === null && child.signalCode === null;
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (readyLine && output.includes(readyLine)) break;
+    if (readyLine && output().includes(readyLine)) break;
     if (readyUrl && (await answers(readyUrl))) break;
     if (!running() || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not start (${script}):\n${output}`);
+      throw new Error(`${name} did not start (${script}):\n${output()}`);
     }
     await sleep(50);
   }
   return {
     pid: child.pid,
+    logBytes: () => (logFile ? statSync(logFile).size : 0),
     async stop() {
       if (!running()) return;
       child.kill('SIGTERM');
@@ -118,6 +126,8 @@ export async function startServer(spec, sandboxUrl, databaseUrl) {
     script: spec.script,
     env: { DATABASE_URL: databaseUrl, SANDBOX_URL: sandboxUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', ...spec.env },
     readyLine: spec.readyLine,
+    root: spec.root,
+    logFile: spec.logFile,
   });
   return { ...child, url: `http://127.0.0.1:${port}` };
 }

@@ -1,9 +1,25 @@
 /** The servers under test, in the order they run; each gets a database of its own, made afresh. */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SCHEMA } from '../servers/ceiling-work.mjs';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 
-export function servers(runTag) {
+/**
+ * idempay as users run it: logs at the default level (info: a JSON line per request) to a file, the
+ * metrics endpoint on, the rate limit on with budgets the load never spends (so its check is measured,
+ * not its refusals).
+ */
+const AS_USERS_RUN_IT = {
+  LOG_LEVEL: 'info',
+  METRICS_TOKEN: 'bench-metrics-token-0123456789',
+  RATE_LIMIT_WRITES: '1000000',
+  RATE_LIMIT_READS: '1000000',
+};
+
+/** `before`: idempay built at an earlier commit (bench/lib/before.mjs), measured next to this one. */
+export function servers(runTag, before) {
+  const logFile = (id) => join(tmpdir(), `idempay-bench-${runTag}-${id}.log`);
   return [
     {
       id: 'ceiling-a',
@@ -36,15 +52,33 @@ export function servers(runTag) {
       charges: true,
       env: { REDIS_URL, PEER_KEY_PREFIX: `idempay-bench-${runTag}` },
     },
+    ...(before
+      ? [
+          {
+            id: 'idempay-before',
+            label: `idempay at ${before.commit.slice(0, 7)}`,
+            what: `idempay built at ${before.commit.slice(0, 12)}, before its JSON request logs, metrics, tracing and rate limit, with LOG_LEVEL=error as every earlier run measured it (no request log at all)`,
+            script: 'dist/main.js',
+            root: before.dir,
+            database: 'idempay_bench_before',
+            readyLine: 'idempay listening',
+            charges: true,
+            idempay: true,
+            logFile: logFile('idempay-before'),
+          },
+        ]
+      : []),
     {
       id: 'idempay',
       label: 'idempay',
-      what: 'node dist/main.js with its defaults (migrations at boot, pool of 10, pg-boss), API-key authentication of a merchant made by its CLI',
+      what: `node dist/main.js as users run it (migrations at boot, pool of 10, pg-boss; ${Object.entries(AS_USERS_RUN_IT).map(([k, v]) => `${k}=${k.endsWith('TOKEN') ? '…' : v}`).join(', ')}; stdout to a file), API-key authentication of a merchant made by its CLI`,
       script: 'dist/main.js',
       database: 'idempay_bench',
       readyLine: 'idempay listening',
       charges: true,
       idempay: true,
+      env: AS_USERS_RUN_IT,
+      logFile: logFile('idempay'),
     },
   ];
 }
