@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm start` with no DATABASE_URL, as a new user runs it: up on an embedded Postgres, one payment
 # created with the printed key and curl line, the sandbox's webhook for it applied, the merchants CLI
-# against the same database, then a clean SIGTERM shutdown (exit 0). Prints the time from start to the first 201.
+# against the same database, `npm run demo` with the printed key, then a clean SIGTERM shutdown (exit 0).
+# Prints the time from start to the first 201.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +51,11 @@ cli_out=$(DATABASE_URL="postgres://postgres:postgres@127.0.0.1:$EMBEDDED_PG_PORT
 [ "$(printf '%s\n' "$cli_out" | wc -l)" = "1" ] && printf '%s' "$cli_out" | grep -q '"test_key":"sk_test_' \
   || { echo "smoke: the CLI did not print one JSON line: $cli_out"; exit 1; }
 
+# The narrated demo, with the printed key: a step that misbehaves fails the smoke.
+key=$(sed -n 's/.*test key: \(sk_test_[^ ]*\).*/\1/p' "$log" | head -n1)
+IDEMPAY_KEY="$key" IDEMPAY_URL="http://127.0.0.1:$PORT" SANDBOX_URL="http://127.0.0.1:$SANDBOX_PORT" npm run -s demo \
+  || { cat "$log"; echo "smoke: npm run demo failed"; exit 1; }
+
 # SIGTERM to the server process itself, as a process manager would send it (npm run, which wraps it,
 # would report any signal it receives as its own exit code 143).
 server=$(pgrep -f '^node dist/main.js' -P "$(pgrep -d, -P "$pid")")
@@ -57,4 +63,4 @@ kill -TERM "$server"
 code=0
 wait "$pid" || code=$?
 [ "$code" = "0" ] || { cat "$log"; echo "smoke: npm start exited with $code after SIGTERM"; exit 1; }
-echo "smoke: ok (payment created, CLI ok, clean shutdown)"
+echo "smoke: ok (payment created, CLI ok, demo ok, clean shutdown)"
