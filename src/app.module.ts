@@ -5,8 +5,11 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { DocsModule } from './docs/docs.module.js';
+import { HealthModule } from './health/health.module.js';
 import { JobQueueModule } from './jobs/job-queue.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
+import { LifecycleModule } from './lifecycle/lifecycle.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { RefundsModule } from './refunds/refunds.module.js';
 import { WebhookEndpointsModule } from './webhooks/endpoints/webhook-endpoints.module.js';
@@ -21,6 +24,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LifecycleModule,
         TypeOrmModule.forRoot(
           dataSourceOptions(config.databaseUrl, config.databasePoolSize, {
             statementMs: config.databaseStatementTimeoutMs,
@@ -38,6 +42,8 @@ export class AppModule {
         JobsModule,
         WebhookDeliveryModule,
         ProviderWebhooksModule,
+        HealthModule,
+        MetricsModule.forRoot(config),
       ],
     };
   }

@@ -14,6 +14,9 @@ import { ProblemFilter } from './http/problem.filter.js';
 import { queryCarriesSecretKey, redactQuery } from './http/query-secrets.js';
 import { registerRawBodyRoutes } from './http/raw-body.js';
 import { traceIdOf } from './http/trace-id.js';
+import { Shutdown } from './lifecycle/shutdown.js';
+import { metricsServed } from './metrics/metrics.module.js';
+import { registerRequestMetrics } from './metrics/request-metrics.js';
 
 const NEST_LEVELS: Record<string, LogLevel[]> = {
   trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
@@ -63,17 +66,14 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   registerJsonBodyParser(fastify);
   // Before app.init() registers the routes, which is when the hook sees them.
   registerRawBodyRoutes(fastify);
-  // Answers still in flight when shutdown starts close their connection, so the server can finish
-  // closing as soon as they are sent instead of waiting on the clients' keep-alive sockets; a new
-  // request on such a connection is told to go elsewhere.
-  let closing = false;
-  fastify.addHook('preClose', async () => {
-    closing = true;
-  });
+  // From the moment shutdown begins (SIGTERM), answers still in flight close their connection, so
+  // the server can finish closing as soon as they are sent instead of waiting on the clients'
+  // keep-alive sockets, and a new request is told to go elsewhere; the health probes still answer.
+  const shutdown = app.get(Shutdown);
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('trace-id', request.id);
     requestStarted(request, reply);
-    if (closing) {
+    if (shutdown.draining && !request.url.startsWith('/health/')) {
       const body = problemBody('service-unavailable', 'The server is shutting down; retry on another instance.', request.id);
       return reply.code(503).headers({ 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': '1' }).send(JSON.stringify(body));
     }
@@ -86,9 +86,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     }
   });
   fastify.addHook('onResponse', async (request) => requestAnswered(request));
+  // Recorded only where someone can read them.
+  if (metricsServed(config)) registerRequestMetrics(fastify);
   const deprecation = v1DeprecationHeaders(config);
   fastify.addHook('onSend', async (request, reply) => {
-    if (closing) reply.header('connection', 'close');
+    if (shutdown.draining) reply.header('connection', 'close');
     if (deprecation && request.url.startsWith('/v1/')) reply.headers(deprecation);
     reply.header('x-content-type-options', API_HEADERS['x-content-type-options']);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', API_HEADERS['cache-control']);

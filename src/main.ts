@@ -1,7 +1,7 @@
 /**
  * `npm start`: the API, on the Postgres in DATABASE_URL or else an embedded one. Test mode charges
  * through the sandbox (SANDBOX_URL, else one started here); live mode only through PROVIDER_URL.
- * SIGTERM/SIGINT drain in-flight requests, exit 0.
+ * SIGTERM/SIGINT turn readiness false, drain in-flight requests and jobs within SHUTDOWN_GRACE_MS, exit 0.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,7 @@ import { AppConfig, loadConfig } from './config/app-config.js';
 import { withAdvisoryLock } from './database/advisory-lock.js';
 import { startEmbeddedPostgres } from './database/embedded-postgres.js';
 import { runMigrations } from './database/migrations.js';
+import { Shutdown } from './lifecycle/shutdown.js';
 import { buildSandbox, faultsFromEnv, type SandboxState, webhooksFromEnv } from './sandbox-provider/sandbox-server.js';
 
 const DEMO_MERCHANT = 'Demo merchant';
@@ -71,6 +72,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     stopping = true;
     // Past the grace period, whatever is still running is cut off rather than hanging the deploy.
     setTimeout(() => process.exit(1), config.shutdownGraceMs).unref();
+    // At once: readiness turns false and new requests are refused while the running ones finish.
+    app.get(Shutdown).begin();
     void (async () => {
       await app.close();
       for (const cleanup of cleanups) await cleanup();

@@ -281,7 +281,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     httpRequestTimeoutMs,
     httpHeadersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', Math.min(10_000, httpRequestTimeoutMs), 100, 600_000),
     httpKeepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
-    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
+    // Above the default REQUEST_BUDGET_MS, so a request that started just before SIGTERM can finish.
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 15_000, 0, 300_000),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) ?? 'info',
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const),
     otelExporterOtlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),

@@ -14,3 +14,12 @@ export async function runMigrations(url: string): Promise<string[]> {
     await dataSource.destroy();
   }
 }
+
+/** The migrations of this build that the database has not applied, by name. */
+export async function pendingMigrations(db: DataSource): Promise<string[]> {
+  const names = db.migrations.map((migration) => migration.name ?? migration.constructor.name);
+  const table = db.options.migrationsTableName ?? 'migrations';
+  const applied: { name: string }[] = await db.query(`SELECT name FROM "${table}" WHERE name = ANY($1::text[])`, [names]);
+  const done = new Set(applied.map((row) => row.name));
+  return names.filter((name) => !done.has(name));
+}

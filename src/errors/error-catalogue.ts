@@ -43,6 +43,9 @@ export const ERROR_CATALOGUE = {
   'webhook-endpoint-disabled': { status: 400, title: 'The webhook endpoint is disabled' },
   'webhook-endpoint-not-subscribed': { status: 400, title: 'The webhook endpoint does not take this type of event' },
 
+  // operations
+  'metrics-token-invalid': { status: 401, title: 'The metrics token is missing or not valid' },
+
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

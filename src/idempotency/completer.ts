@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task.js';
 import { AppConfig } from '../config/app-config.js';
 import { newTraceId } from '../http/trace-id.js';
@@ -16,7 +16,7 @@ const BATCH = 50;
  * outcome, and nothing the client did not see happen is carried out for it.
  */
 @Injectable()
-export class Completer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Completer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(Completer.name);
   private readonly task: PeriodicTask;
 
@@ -32,7 +32,8 @@ export class Completer implements OnApplicationBootstrap, OnApplicationShutdown 
     this.task.start();
   }
 
-  onApplicationShutdown(): Promise<void> {
+  /** Before shutdown closes what a pass uses (the providers' agents, the pool): the pass in flight finishes first. */
+  beforeApplicationShutdown(): Promise<void> {
     return this.task.stop();
   }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task.js';
 import { AppConfig } from '../config/app-config.js';
 import { IdempotencyService } from './idempotency.service.js';
@@ -8,7 +8,7 @@ import { IdempotencyService } from './idempotency.service.js';
  * retry after that finds the payment through its operation_id instead.
  */
 @Injectable()
-export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class Sweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(Sweeper.name);
   private readonly task: PeriodicTask;
 
@@ -23,7 +23,8 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
     this.task.start();
   }
 
-  onApplicationShutdown(): Promise<void> {
+  /** Before shutdown closes the pool the pass uses: the pass in flight finishes first. */
+  beforeApplicationShutdown(): Promise<void> {
     return this.task.stop();
   }
 

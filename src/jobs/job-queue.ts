@@ -1,6 +1,7 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { PgBoss } from 'pg-boss';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { PgBoss, type WorkerState } from 'pg-boss';
 import { AppConfig } from '../config/app-config.js';
+import { Shutdown } from '../lifecycle/shutdown.js';
 import { reconcileTiming } from './reconcile-timing.js';
 
 /**
@@ -9,11 +10,14 @@ import { reconcileTiming } from './reconcile-timing.js';
  * tests run each job's work themselves.
  */
 @Injectable()
-export class JobQueue implements OnModuleInit, OnApplicationShutdown {
+export class JobQueue implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(JobQueue.name);
   private started: PgBoss | undefined;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly shutdown: Shutdown,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     if (!this.config.jobsEnabled) return;
@@ -39,7 +43,21 @@ export class JobQueue implements OnModuleInit, OnApplicationShutdown {
     return this.started;
   }
 
+  /** The state of each worker registered on this process (none when jobs are off). */
+  workerStates(): { queue: string; state: WorkerState }[] {
+    return (this.started?.getWipData() ?? []).map((worker) => ({ queue: worker.name, state: worker.state }));
+  }
+
+  /**
+   * The workers stop taking jobs and the running ones finish within what is left of the grace,
+   * while the HTTP server drains: before the providers' agents and the database pool close under
+   * them. pg-boss's own pool stays open for requests still queueing jobs in their transactions.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.started?.stop({ graceful: true, close: false, timeout: this.shutdown.remainingMs() });
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await this.started?.stop({ graceful: true, timeout: this.config.shutdownGraceMs });
+    await this.started?.stop({ close: true });
   }
 }

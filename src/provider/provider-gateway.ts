@@ -5,8 +5,8 @@ import { AppConfig } from '../config/app-config.js';
 import { Refusal } from '../errors/problem.js';
 import { type ChargeRequest, PaymentProviders, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
 import { type AttemptRecord, ProviderAttemptsRepository } from './provider-attempts.repository.js';
-import { ProviderLane } from './provider-lane.js';
-import { providerAttemptsTotal } from './provider-metrics.js';
+import { type BreakerState, ProviderLane } from './provider-lane.js';
+import { providerAttemptDuration, providerAttemptsTotal, providerCallsTotal, providerRefusalsTotal, providerRetriesTotal } from './provider-metrics.js';
 import { KillSwitch } from './kill-switch.js';
 
 export type CallOutcome =
@@ -41,6 +41,15 @@ export interface ProviderSlot {
 type Operation = 'charge' | 'refund' | 'find_charge' | 'find_refund';
 type Answer = ProviderAnswer | { kind: 'unknown'; reason: string };
 
+/** A lane as operators see it (metrics, the console): its breaker and how full its bulkhead is. */
+export interface LaneState {
+  provider: string;
+  mode: Mode;
+  breaker: BreakerState;
+  inFlight: number;
+  queued: number;
+}
+
 /**
  * Every call to a provider goes through here, in the lane of its mode: the kill switch, a bulkhead
  * (bounded calls in flight and a bounded queue, a share per merchant), a circuit breaker, and at most
@@ -68,6 +77,11 @@ export class ProviderGateway {
     return this.config.providerBudgetMs;
   }
 
+  /** Each configured lane's breaker and bulkhead, read from memory. */
+  laneStates(): LaneState[] {
+    return [...this.lanes.values()].map((lane) => ({ provider: lane.name, mode: lane.mode, breaker: lane.breakerState, inFlight: lane.inFlight, queued: lane.queued }));
+  }
+
   /**
    * Takes what a new charge or refund needs before anything of it is stored — the mode's provider,
    * the kill switch, the breaker's permission, the merchant's share and a bulkhead slot — and runs
@@ -80,12 +94,16 @@ export class ProviderGateway {
       throw new Refusal('live-mode-not-configured', 'Live mode has no payment provider configured on this server; nothing was charged. Use a test key, or ask the operator to set PROVIDER_URL.', undefined, { 'retry-after': '3600' });
     }
     if (!(await this.settings.isEnabled(lane.name))) {
-      throw new Refusal('provider-disabled', `Payments through ${lane.name} are switched off for now; nothing was charged.`, undefined, { 'retry-after': '60' });
+      throw this.refused(lane, 'disabled', new Refusal('provider-disabled', `Payments through ${lane.name} are switched off for now; nothing was charged.`, undefined, { 'retry-after': '60' }));
     }
-    if (!lane.breakerAdmits) throw this.unavailable(lane);
+    if (!lane.breakerAdmits) throw this.refused(lane, 'breaker-open', this.unavailable(lane));
     const release = lane.admitMerchant(auth.merchantId);
     if (!release) {
-      throw new Refusal('provider-overloaded', 'This account already has its share of calls to the payment provider in flight; nothing was charged. Retry shortly.', undefined, { 'retry-after': '1' });
+      throw this.refused(
+        lane,
+        'merchant-share',
+        new Refusal('provider-overloaded', 'This account already has its share of calls to the payment provider in flight; nothing was charged. Retry shortly.', undefined, { 'retry-after': '1' }),
+      );
     }
     const slot: ProviderSlot = {
       provider: lane.name,
@@ -156,7 +174,7 @@ export class ProviderGateway {
     try {
       return await lane.bulkhead.execute(work);
     } catch (error) {
-      if (error instanceof BulkheadRejectedError) throw overloaded();
+      if (error instanceof BulkheadRejectedError) throw this.refused(lane, 'bulkhead-full', overloaded());
       throw error;
     }
   }
@@ -182,7 +200,7 @@ export class ProviderGateway {
     );
 
     try {
-      return await wrap(retries, lane.breaker).execute(async () => {
+      const answer = await wrap(retries, lane.breaker).execute(async () => {
         attempt++;
         waitedMs = attempt === 1 ? 0 : nextDelayMs;
         const started = performance.now();
@@ -201,12 +219,21 @@ export class ProviderGateway {
         await this.record(lane, operation, providerKey, context, { attempt, waitedMs }, answer.kind, null, null, started);
         return answer;
       });
+      providerCallsTotal.inc({ provider: lane.name, operation, outcome: answer.kind });
+      return answer;
     } catch (error) {
       if (!(error instanceof TransientProviderError) && !(error instanceof BrokenCircuitError)) throw error;
+      providerCallsTotal.inc({ provider: lane.name, operation, outcome: mayHaveExecuted ? 'unknown' : 'unavailable' });
       // Nothing can have reached the provider (no connection, a 429, or the breaker refused): safe to refuse.
       if (!mayHaveExecuted) throw this.unavailable(lane);
       return { kind: 'unknown', reason: error instanceof TransientProviderError ? error.message : 'circuit opened' };
     }
+  }
+
+  /** A call refused before anything was sent, counted by why. */
+  private refused(lane: ProviderLane, reason: 'disabled' | 'breaker-open' | 'merchant-share' | 'bulkhead-full', refusal: Refusal): Refusal {
+    providerRefusalsTotal.inc({ provider: lane.name, reason });
+    return refusal;
   }
 
   private unavailable(lane: ProviderLane): Refusal {
@@ -226,7 +253,10 @@ export class ProviderGateway {
     error: string | null,
     started: number,
   ): Promise<void> {
+    const latencyMs = performance.now() - started;
     providerAttemptsTotal.inc({ provider: lane.name, operation, outcome });
+    providerAttemptDuration.observe({ provider: lane.name, operation, outcome }, latencyMs / 1000);
+    if (attempt > 1) providerRetriesTotal.inc({ provider: lane.name, operation });
     const record: AttemptRecord = {
       merchantId: context.merchantId,
       paymentId: context.paymentId,
@@ -239,7 +269,7 @@ export class ProviderGateway {
       outcome,
       httpStatus,
       error,
-      latencyMs: Math.round(performance.now() - started),
+      latencyMs: Math.round(latencyMs),
     };
     if (context.attempts) context.attempts.push(record);
     else await this.attempts.insert(record);

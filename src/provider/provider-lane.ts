@@ -4,6 +4,9 @@ import type { AppConfig } from '../config/app-config.js';
 import { EitherBreaker } from './either-breaker.js';
 import { type PaymentProvider, TransientProviderError } from './payment-provider.js';
 
+/** A breaker as an operator reads it: `half-open` once the next call would be let through as a probe. */
+export type BreakerState = 'closed' | 'half-open' | 'open';
+
 /**
  * One provider in one mode, with a breaker and a bulkhead of its own: a failing or slow sandbox can
  * never refuse a live payment. Inside the bulkhead no merchant may hold more than its share, so one
@@ -49,6 +52,23 @@ export class ProviderLane {
     const state = this.breaker.state;
     if (state === CircuitState.Closed) return true;
     return state === CircuitState.Open && Date.now() - this.openedAt >= this.config.breakerHalfOpenAfterMs;
+  }
+
+  get breakerState(): BreakerState {
+    const state = this.breaker.state;
+    if (state === CircuitState.Closed) return 'closed';
+    if (state === CircuitState.HalfOpen || this.breakerAdmits) return 'half-open';
+    return 'open';
+  }
+
+  /** Calls holding a slot of the bulkhead now. */
+  get inFlight(): number {
+    return this.config.bulkheadLimit - this.bulkhead.executionSlots;
+  }
+
+  /** Calls waiting in the bulkhead's queue for a slot. */
+  get queued(): number {
+    return this.config.bulkheadQueue - this.bulkhead.queueSlots;
   }
 
   /** Counts one more call of the merchant in the bulkhead; undefined when it already holds its share. */

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { PeriodicTask } from '../../common/periodic-task.js';
 import { AppConfig } from '../../config/app-config.js';
 import { JobQueue } from '../../jobs/job-queue.js';
@@ -11,7 +11,7 @@ import { InboxProcessor } from './inbox-processor.js';
  * whose job or worker was lost). Both lease first, so any number of instances can run them.
  */
 @Injectable()
-export class InboxWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class InboxWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(InboxWorker.name);
   private sweep: PeriodicTask | undefined;
 
@@ -32,7 +32,8 @@ export class InboxWorker implements OnApplicationBootstrap, OnApplicationShutdow
     this.sweep.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before shutdown closes what a pass uses (the pool): the pass in flight finishes first. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.sweep?.stop();
   }
 }

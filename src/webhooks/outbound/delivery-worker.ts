@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
 import { type AttemptOutcome, DeliveryLeasesRepository, type DueDelivery } from './delivery-leases.repository.js';
+import { webhookDeliveryAttemptsTotal } from './delivery-metrics.js';
 import { nextAttemptDelayMs } from './delivery-schedule.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { type AttemptResult, WebhookSender } from './webhook-sender.js';
@@ -82,8 +83,10 @@ export class DeliveryWorker {
   private async deliver(delivery: DueDelivery): Promise<void> {
     try {
       const result = await this.sender.send(delivery);
-      const recorded = await this.leases.record(delivery, this.outcomeOf(delivery, result), this.config.webhookDisableAfterMs);
-      if (!recorded) this.logger.warn(`delivery ${delivery.id}: its lease was lost before the attempt could be recorded`);
+      const outcome = this.outcomeOf(delivery, result);
+      const recorded = await this.leases.record(delivery, outcome, this.config.webhookDisableAfterMs);
+      if (recorded) webhookDeliveryAttemptsTotal.inc({ outcome: outcome.status === 'pending' ? 'retrying' : outcome.status });
+      else this.logger.warn(`delivery ${delivery.id}: its lease was lost before the attempt could be recorded`);
     } catch (error) {
       this.logger.error(`delivery ${delivery.id} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
