@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
+import { ConsoleModule } from './console/console.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { DocsModule } from './docs/docs.module.js';
 import { JobQueueModule } from './jobs/job-queue.module.js';
@@ -38,6 +39,7 @@ export class AppModule {
         JobsModule,
         WebhookDeliveryModule,
         ProviderWebhooksModule,
+        ...(config.adminToken ? [ConsoleModule] : []),
       ],
     };
   }

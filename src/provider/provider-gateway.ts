@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config.js';
 import { Refusal } from '../errors/problem.js';
 import { type ChargeRequest, PaymentProviders, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
 import { type AttemptRecord, ProviderAttemptsRepository } from './provider-attempts.repository.js';
-import { ProviderLane } from './provider-lane.js';
+import { type LaneState, ProviderLane } from './provider-lane.js';
 import { providerAttemptsTotal } from './provider-metrics.js';
 import { KillSwitch } from './kill-switch.js';
 
@@ -66,6 +66,11 @@ export class ProviderGateway {
 
   get budgetMs(): number {
     return this.config.providerBudgetMs;
+  }
+
+  /** Each configured lane's breaker and bulkhead, for the operator (the console); changes nothing. */
+  laneStates(): LaneState[] {
+    return [...this.lanes.values()].map((lane) => lane.state);
   }
 
   /**

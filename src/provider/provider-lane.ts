@@ -4,6 +4,24 @@ import type { AppConfig } from '../config/app-config.js';
 import { EitherBreaker } from './either-breaker.js';
 import { type PaymentProvider, TransientProviderError } from './payment-provider.js';
 
+/** A lane as an operator sees it; read only. */
+export interface LaneState {
+  mode: Mode;
+  provider: string;
+  breaker: 'closed' | 'open' | 'half-open' | 'isolated';
+  /** An open breaker lets its probe through once it has been open long enough. */
+  breakerAdmits: boolean;
+  inFlight: number;
+  queued: number;
+}
+
+const BREAKER_STATES: Record<CircuitState, LaneState['breaker']> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
 /**
  * One provider in one mode, with a breaker and a bulkhead of its own: a failing or slow sandbox can
  * never refuse a live payment. Inside the bulkhead no merchant may hold more than its share, so one
@@ -42,6 +60,17 @@ export class ProviderLane {
 
   get name(): string {
     return this.provider.name;
+  }
+
+  get state(): LaneState {
+    return {
+      mode: this.mode,
+      provider: this.name,
+      breaker: BREAKER_STATES[this.breaker.state],
+      breakerAdmits: this.breakerAdmits,
+      inFlight: this.config.bulkheadLimit - this.bulkhead.executionSlots,
+      queued: this.config.bulkheadQueue - this.bulkhead.queueSlots,
+    };
   }
 
   /** Whether the breaker would let a call through now (closed, or open long enough for its probe). */
