@@ -8,7 +8,7 @@ import { matching, oneOf, text } from './console-input.js';
 import { ConsolePaymentsService } from './console-payments.service.js';
 import { ConsoleRefusal } from './console-refusal.js';
 import { sendPage } from './console-reply.js';
-import { ConsoleSessionGuard, Session } from './console-session.guard.js';
+import { ConsoleSessionGuard, CurrentSession } from './console-session.guard.js';
 import type { ConsoleSession } from './console-sessions.js';
 import { paymentsPage } from './views/payments.page.js';
 import { timelinePage } from './views/timeline.page.js';
@@ -25,7 +25,7 @@ export class ConsolePaymentsController {
   constructor(private readonly payments: ConsolePaymentsService) {}
 
   @Get()
-  async list(@Session() session: ConsoleSession, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  async list(@CurrentSession() session: ConsoleSession, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const filter = {
       q: text(query.q, 'The payment or operation id', 255),
       status: oneOf(query.status, 'The status', PAYMENT_STATUSES),
@@ -36,7 +36,7 @@ export class ConsolePaymentsController {
   }
 
   @Get('payments/:id')
-  async timeline(@Session() session: ConsoleSession, @Param('id') id: string, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  async timeline(@CurrentSession() session: ConsoleSession, @Param('id') id: string, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const timeline = isIdOf('pay', id) ? await this.payments.timeline(id) : undefined;
     if (!timeline) throw new ConsoleRefusal('not-found', `No payment ${id}.`);
     return sendPage(reply, 200, timelinePage(session.csrf, timeline));

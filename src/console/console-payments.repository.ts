@@ -3,6 +3,16 @@ import { DataSource } from 'typeorm';
 import type { Mode } from '../auth/auth-context.js';
 import type { PaymentStatus } from '../payments/payment.js';
 
+/**
+ * A timestamp in microseconds since the epoch, as text (a bigint): what the timeline is ordered by.
+ * A Date keeps milliseconds only, and two transactions a few microseconds apart must not tie.
+ */
+export type Micros = string;
+
+function micros(column: string, as: string): string {
+  return `(extract(epoch FROM ${column}) * 1000000)::bigint::text AS ${as}`;
+}
+
 export interface PaymentSummary {
   id: string;
   merchant_id: string;
@@ -34,6 +44,7 @@ export interface PaymentDetail extends PaymentSummary {
   reconcile_attempts: number;
   next_reconcile_at: Date | null;
   updated_at: Date;
+  created_us: Micros;
 }
 
 export interface KeyRecord {
@@ -45,6 +56,9 @@ export interface KeyRecord {
   response_status: number | null;
   created_at: Date;
   finished_at: Date | null;
+  created_us: Micros;
+  finished_us: Micros | null;
+  locked_us: Micros | null;
 }
 
 export interface ProviderAttemptRecord {
@@ -60,6 +74,7 @@ export interface ProviderAttemptRecord {
   error: string | null;
   latency_ms: number | null;
   created_at: Date;
+  created_us: Micros;
 }
 
 export interface TransitionRecord {
@@ -68,6 +83,7 @@ export interface TransitionRecord {
   to_status: string;
   reason: string;
   created_at: Date;
+  created_us: Micros;
 }
 
 export interface RefundRecord {
@@ -81,6 +97,7 @@ export interface RefundRecord {
   failure_message: string | null;
   created_at: Date;
   updated_at: Date;
+  created_us: Micros;
 }
 
 export interface EventRecord {
@@ -90,6 +107,7 @@ export interface EventRecord {
   refund_id: string | null;
   created_at: Date;
   published_at: Date | null;
+  created_us: Micros;
 }
 
 export interface DeliveryAttemptRecord {
@@ -113,6 +131,7 @@ export interface DeliveryRecord {
   last_error: string | null;
   delivered_at: Date | null;
   created_at: Date;
+  created_us: Micros;
 }
 
 /**
@@ -140,7 +159,7 @@ export class ConsolePaymentsRepository {
   async find(id: string): Promise<PaymentDetail | undefined> {
     const rows: PaymentDetail[] = await this.db.query(
       `SELECT id, merchant_id, mode, operation_id, amount, amount_refunded, currency, status, description, metadata, failure_code, failure_message,
-              provider_key, provider_charge_id, reconcile_attempts, next_reconcile_at, created_at, updated_at
+              provider_key, provider_charge_id, reconcile_attempts, next_reconcile_at, created_at, updated_at, ${micros('created_at', 'created_us')}
          FROM payments WHERE id = $1`,
       [id],
     );
@@ -150,7 +169,8 @@ export class ConsolePaymentsRepository {
   /** The idempotency keys still stored for these operation ids (the sweeper deletes finished ones after their TTL). */
   keys(payment: PaymentDetail, operationIds: string[]): Promise<KeyRecord[]> {
     return this.db.query(
-      `SELECT key, route, recovery_point, locked_at, response_status, created_at, finished_at
+      `SELECT key, route, recovery_point, locked_at, response_status, created_at, finished_at,
+              ${micros('created_at', 'created_us')}, ${micros('finished_at', 'finished_us')}, ${micros('locked_at', 'locked_us')}
          FROM idempotency_keys WHERE merchant_id = $1 AND mode = $2 AND key = ANY($3::text[]) ORDER BY id`,
       [payment.merchant_id, payment.mode, operationIds],
     );
@@ -158,7 +178,7 @@ export class ConsolePaymentsRepository {
 
   attempts(payment: PaymentDetail): Promise<ProviderAttemptRecord[]> {
     return this.db.query(
-      `SELECT id::text AS id, provider, operation, provider_key, refund_id, attempt, waited_ms, outcome, http_status, error, latency_ms, created_at
+      `SELECT id::text AS id, provider, operation, provider_key, refund_id, attempt, waited_ms, outcome, http_status, error, latency_ms, created_at, ${micros('created_at', 'created_us')}
          FROM provider_attempts WHERE merchant_id = $1 AND payment_id = $2 ORDER BY id`,
       [payment.merchant_id, payment.id],
     );
@@ -166,7 +186,7 @@ export class ConsolePaymentsRepository {
 
   transitions(payment: PaymentDetail): Promise<TransitionRecord[]> {
     return this.db.query(
-      `SELECT id::text AS id, from_status, to_status, reason, created_at
+      `SELECT id::text AS id, from_status, to_status, reason, created_at, ${micros('created_at', 'created_us')}
          FROM payment_transitions WHERE merchant_id = $1 AND payment_id = $2 ORDER BY id`,
       [payment.merchant_id, payment.id],
     );
@@ -174,7 +194,7 @@ export class ConsolePaymentsRepository {
 
   refunds(payment: PaymentDetail): Promise<RefundRecord[]> {
     return this.db.query(
-      `SELECT id, operation_id, amount, currency, reason, status, failure_code, failure_message, created_at, updated_at
+      `SELECT id, operation_id, amount, currency, reason, status, failure_code, failure_message, created_at, updated_at, ${micros('created_at', 'created_us')}
          FROM refunds WHERE merchant_id = $1 AND payment_id = $2 ORDER BY id`,
       [payment.merchant_id, payment.id],
     );
@@ -182,7 +202,7 @@ export class ConsolePaymentsRepository {
 
   events(payment: PaymentDetail): Promise<EventRecord[]> {
     return this.db.query(
-      `SELECT id, type, sequence, refund_id, created_at, published_at
+      `SELECT id, type, sequence, refund_id, created_at, published_at, ${micros('created_at', 'created_us')}
          FROM events WHERE merchant_id = $1 AND payment_id = $2 ORDER BY sequence`,
       [payment.merchant_id, payment.id],
     );
@@ -190,7 +210,8 @@ export class ConsolePaymentsRepository {
 
   deliveries(payment: PaymentDetail, eventIds: string[]): Promise<DeliveryRecord[]> {
     return this.db.query(
-      `SELECT d.id, d.event_id, d.endpoint_id, e.url, d.status, d.attempts, d.next_attempt_at, d.last_http_status, d.last_error, d.delivered_at, d.created_at
+      `SELECT d.id, d.event_id, d.endpoint_id, e.url, d.status, d.attempts, d.next_attempt_at, d.last_http_status, d.last_error, d.delivered_at, d.created_at,
+              ${micros('d.created_at', 'created_us')}
          FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
         WHERE d.merchant_id = $1 AND d.event_id = ANY($2::text[]) ORDER BY d.id`,
       [payment.merchant_id, eventIds],

@@ -21,17 +21,18 @@ export interface PaymentsPage {
   older: string | undefined;
 }
 
-/** One thing that happened to a payment, at the time it was recorded. */
-export type TimelineEntry =
-  | { kind: 'key-claimed'; at: Date; key: KeyRecord }
-  | { kind: 'payment-created'; at: Date; payment: PaymentDetail }
-  | { kind: 'refund-created'; at: Date; refund: RefundRecord }
-  | { kind: 'provider-attempt'; at: Date; attempt: ProviderAttemptRecord }
-  | { kind: 'transition'; at: Date; transition: TransitionRecord }
-  | { kind: 'event'; at: Date; event: EventRecord }
-  | { kind: 'key-unfinished'; at: Date; key: KeyRecord }
-  | { kind: 'key-finished'; at: Date; key: KeyRecord }
-  | { kind: 'delivery'; at: Date; delivery: DeliveryRecord; attempts: DeliveryAttemptRecord[] };
+/** One thing that happened to a payment, at the time it was recorded (`us`: the same, to the microsecond). */
+export type TimelineEntry = { at: Date; us: bigint } & (
+  | { kind: 'key-claimed'; key: KeyRecord }
+  | { kind: 'payment-created'; payment: PaymentDetail }
+  | { kind: 'refund-created'; refund: RefundRecord }
+  | { kind: 'provider-attempt'; attempt: ProviderAttemptRecord }
+  | { kind: 'transition'; transition: TransitionRecord }
+  | { kind: 'event'; event: EventRecord }
+  | { kind: 'key-unfinished'; key: KeyRecord }
+  | { kind: 'key-finished'; key: KeyRecord }
+  | { kind: 'delivery'; delivery: DeliveryRecord; attempts: DeliveryAttemptRecord[] }
+);
 
 /**
  * Things recorded in one transaction share its timestamp; they are told apart in the order the
@@ -84,21 +85,22 @@ export class ConsolePaymentsService {
     ]);
     const deliveryAttempts = await this.payments.deliveryAttempts(payment, deliveries.map((d) => d.id));
 
-    const entries: TimelineEntry[] = [{ kind: 'payment-created', at: payment.created_at, payment }];
+    const entries: TimelineEntry[] = [{ kind: 'payment-created', at: payment.created_at, us: BigInt(payment.created_us), payment }];
     for (const key of keys) {
-      entries.push({ kind: 'key-claimed', at: key.created_at, key });
-      if (key.finished_at) entries.push({ kind: 'key-finished', at: key.finished_at, key });
-      else entries.push({ kind: 'key-unfinished', at: key.locked_at ?? key.created_at, key });
+      entries.push({ kind: 'key-claimed', at: key.created_at, us: BigInt(key.created_us), key });
+      if (key.finished_at && key.finished_us) entries.push({ kind: 'key-finished', at: key.finished_at, us: BigInt(key.finished_us), key });
+      else entries.push({ kind: 'key-unfinished', at: key.locked_at ?? key.created_at, us: BigInt(key.locked_us ?? key.created_us), key });
     }
-    for (const refund of refunds) entries.push({ kind: 'refund-created', at: refund.created_at, refund });
-    for (const attempt of attempts) entries.push({ kind: 'provider-attempt', at: attempt.created_at, attempt });
-    for (const transition of transitions) entries.push({ kind: 'transition', at: transition.created_at, transition });
-    for (const event of events) entries.push({ kind: 'event', at: event.created_at, event });
+    for (const refund of refunds) entries.push({ kind: 'refund-created', at: refund.created_at, us: BigInt(refund.created_us), refund });
+    for (const attempt of attempts) entries.push({ kind: 'provider-attempt', at: attempt.created_at, us: BigInt(attempt.created_us), attempt });
+    for (const transition of transitions) entries.push({ kind: 'transition', at: transition.created_at, us: BigInt(transition.created_us), transition });
+    for (const event of events) entries.push({ kind: 'event', at: event.created_at, us: BigInt(event.created_us), event });
     for (const delivery of deliveries) {
-      entries.push({ kind: 'delivery', at: delivery.created_at, delivery, attempts: deliveryAttempts.filter((a) => a.delivery_id === delivery.id) });
+      const made = deliveryAttempts.filter((a) => a.delivery_id === delivery.id);
+      entries.push({ kind: 'delivery', at: delivery.created_at, us: BigInt(delivery.created_us), delivery, attempts: made });
     }
-    // A stable sort: entries of one kind keep the order they were read in (by id or sequence).
-    entries.sort((a, b) => a.at.getTime() - b.at.getTime() || RANK[a.kind] - RANK[b.kind]);
+    // A stable sort: entries of one kind and time keep the order they were read in (by id or sequence).
+    entries.sort((a, b) => (a.us < b.us ? -1 : a.us > b.us ? 1 : RANK[a.kind] - RANK[b.kind]));
     return { payment, refunds, keyStored: keys.some((k) => k.key === payment.operation_id), entries };
   }
 }

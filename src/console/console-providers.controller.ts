@@ -7,7 +7,7 @@ import { matching, oneOf, PROVIDER_NAME, text } from './console-input.js';
 import { ConsoleProvidersService } from './console-providers.service.js';
 import { ConsoleRefusal } from './console-refusal.js';
 import { redirect, sendPage } from './console-reply.js';
-import { ConsoleSessionGuard, formOf, Session } from './console-session.guard.js';
+import { ConsoleSessionGuard, CurrentSession, formOf } from './console-session.guard.js';
 import type { ConsoleSession } from './console-sessions.js';
 import { FORM_BODY } from './form-body.js';
 import { href } from './views/html.js';
@@ -24,7 +24,7 @@ export class ConsoleProvidersController {
   constructor(private readonly providers: ConsoleProvidersService) {}
 
   @Get('providers')
-  async list(@Session() session: ConsoleSession, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  async list(@CurrentSession() session: ConsoleSession, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const switched = matching(query.switched, 'The provider switched', PROVIDER_NAME);
     const providers = await this.providers.list();
     const state = providers.find((p) => p.provider === switched);

@@ -36,8 +36,8 @@ export class ConsoleSessionGuard implements CanActivate {
   }
 }
 
-export const Session = createParamDecorator((_data: unknown, context: ExecutionContext): ConsoleSession => {
+export const CurrentSession = createParamDecorator((_data: unknown, context: ExecutionContext): ConsoleSession => {
   const session = context.switchToHttp().getRequest<FastifyRequest>().consoleSession;
-  if (!session) throw new Error('Session() used on a route ConsoleSessionGuard did not run on');
+  if (!session) throw new Error('CurrentSession() used on a route ConsoleSessionGuard did not run on');
   return session;
 });

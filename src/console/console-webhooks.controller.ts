@@ -7,7 +7,7 @@ import { ConsoleErrorFilter } from './console-error.filter.js';
 import { INBOX_ID, matching, oneOf } from './console-input.js';
 import { ConsoleRefusal } from './console-refusal.js';
 import { redirect, sendPage } from './console-reply.js';
-import { ConsoleSessionGuard, Session } from './console-session.guard.js';
+import { ConsoleSessionGuard, CurrentSession } from './console-session.guard.js';
 import type { ConsoleSession } from './console-sessions.js';
 import { ConsoleWebhooksService } from './console-webhooks.service.js';
 import { FORM_BODY } from './form-body.js';
@@ -27,7 +27,7 @@ export class ConsoleWebhooksController {
   constructor(private readonly webhooks: ConsoleWebhooksService) {}
 
   @Get('inbox')
-  async inbox(@Session() session: ConsoleSession, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  async inbox(@CurrentSession() session: ConsoleSession, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const status = oneOf(query.status, 'The status', INBOX_STATUSES);
     const before = matching(query.before, 'The page', INBOX_ID);
     const redriven = matching(query.redriven, 'The event redriven', INBOX_ID);
@@ -43,12 +43,12 @@ export class ConsoleWebhooksController {
   }
 
   @Get('outbox')
-  async outbox(@Session() session: ConsoleSession, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  async outbox(@CurrentSession() session: ConsoleSession, @Res() reply: FastifyReply): Promise<FastifyReply> {
     return sendPage(reply, 200, outboxPage(session.csrf, await this.webhooks.outbox()));
   }
 
   @Get('dead-letters')
-  async deadLetters(@Session() session: ConsoleSession, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  async deadLetters(@CurrentSession() session: ConsoleSession, @Query() query: Record<string, unknown>, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const requeued = matching(query.requeued, 'The delivery queued', DELIVERY_ID);
     const notice = requeued && `Delivery ${requeued} is queued again (pending, due now): the delivery worker sends it at its next pass.`;
     return sendPage(reply, 200, deadLettersPage(session.csrf, await this.webhooks.deadLetters(), notice));

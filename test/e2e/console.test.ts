@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
-import { AppConfig } from '../../src/config/app-config.js';
+import { AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { ConsoleSessions } from '../../src/console/console-sessions.js';
 import { chargeKeyOf } from '../../src/payments/payment.js';
 import { InboxProcessor } from '../../src/webhooks/inbound/inbox-processor.js';
@@ -43,6 +46,20 @@ describe('without ADMIN_TOKEN', () => {
     }
     const posted = await postForm(stack.baseUrl, '/console/login', { token: 'anything-at-all-here' });
     expect(posted.status).toBe(404);
+  });
+
+  it('ADMIN_TOKEN_FILE names the token in a file (a mounted secret); a token under 16 characters, or both set, is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'idempay-admin-token-'));
+    try {
+      const file = join(dir, 'admin-token');
+      await writeFile(file, `${ADMIN_TOKEN}\n`);
+      expect(loadConfig({ ADMIN_TOKEN_FILE: file }).adminToken).toBe(ADMIN_TOKEN);
+      expect(() => loadConfig({ ADMIN_TOKEN_FILE: file, ADMIN_TOKEN })).toThrow(/ADMIN_TOKEN or ADMIN_TOKEN_FILE/);
+      expect(() => loadConfig({ ADMIN_TOKEN: 'short-token' })).toThrow(/at least 16 characters/);
+      expect(loadConfig({}).adminToken).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('npm start on DATABASE_URL makes up no admin token; with ADMIN_TOKEN it names the console and never prints the token', async () => {
