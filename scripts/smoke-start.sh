@@ -47,6 +47,13 @@ done
 printf '%s' "$inbox" | grep -q '"type":"charge.succeeded"' || { cat "$log"; echo "smoke: the sandbox's webhook was not applied: $inbox"; exit 1; }
 echo "smoke: the sandbox's charge.succeeded webhook reached the inbox and was applied"
 
+# The demo's operator console: the admin token printed at start logs in (in a form body, never a URL).
+admin_token=$(sed -n 's/^operator console: .* (admin token: \(.*\))$/\1/p' "$log")
+[ -n "$admin_token" ] || { cat "$log"; echo "smoke: no console admin token printed"; exit 1; }
+console_status=$(curl -s -o /dev/null -w '%{http_code}' --data-urlencode "token=$admin_token" "http://127.0.0.1:$PORT/console/login")
+[ "$console_status" = "303" ] || { echo "smoke: the console login answered $console_status"; exit 1; }
+echo "smoke: the operator console logs in with the printed admin token"
+
 cli_out=$(DATABASE_URL="postgres://postgres:postgres@127.0.0.1:$EMBEDDED_PG_PORT/idempay" npm run -s cli -- merchants create --name "Smoke shop" 2>/dev/null)
 [ "$(printf '%s\n' "$cli_out" | wc -l)" = "1" ] && printf '%s' "$cli_out" | grep -q '"test_key":"sk_test_' \
   || { echo "smoke: the CLI did not print one JSON line: $cli_out"; exit 1; }

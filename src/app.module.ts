@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
+import { ConsoleModule } from './console/console.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { DocsModule } from './docs/docs.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -44,6 +45,7 @@ export class AppModule {
         ProviderWebhooksModule,
         HealthModule,
         MetricsModule.forRoot(config),
+        ...(config.adminToken ? [ConsoleModule] : []),
       ],
     };
   }

@@ -52,13 +52,16 @@ say(config.providerUrl ? `live mode charges through ${config.providerName} at ${
 
 // The local demo on the embedded database only: merchants' endpoints may be on this machine, over plain http.
 const webhookAllowedHosts = !config.databaseUrl && !process.env.WEBHOOK_ALLOWED_HOSTS ? ['localhost', '127.0.0.1', '::1'] : config.webhookAllowedHosts;
-const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl, sandboxWebhookSecrets, webhookAllowedHosts }));
+// The console of the local demo opens with a token kept beside its data; a real database never gets one made up.
+const adminToken = config.adminToken ?? (config.databaseUrl ? undefined : await demoAdminToken());
+const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl, sandboxWebhookSecrets, webhookAllowedHosts, adminToken }));
 await app.listen({ port: config.port, host: config.host });
 const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 sandbox?.configure({}, { url: `${base}/provider-webhooks/sandbox` });
 if (sandbox) say(`the sandbox sends its webhooks to ${base}/provider-webhooks/sandbox`);
 if (webhookAllowedHosts !== config.webhookAllowedHosts) say(`local demo: webhook endpoints may use http and loopback hosts (${webhookAllowedHosts.join(', ')}); set WEBHOOK_ALLOWED_HOSTS to change this`);
 say(`idempay listening on ${base}`);
+if (adminToken) say(`operator console: ${base}/console${config.adminToken ? '' : ` (admin token: ${adminToken})`}`);
 if (config.databaseUrl) {
   say('create a merchant and its keys with: npm run -s cli -- merchants create --name "My shop"');
 } else {
@@ -83,6 +86,17 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.exit(1);
     });
   });
+}
+
+/** The embedded database's admin token: made on first run, kept (owner-only) beside the data like the demo key. */
+async function demoAdminToken(): Promise<string> {
+  const file = join(dirname(config.embeddedPgDir), 'admin-token');
+  try {
+    await writeFile(file, randomBytes(24).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return (await readFile(file, 'utf8')).trim();
 }
 
 /**

@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config.js';
 import { Refusal } from '../errors/problem.js';
 import { type ChargeRequest, PaymentProviders, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
 import { type AttemptRecord, ProviderAttemptsRepository } from './provider-attempts.repository.js';
-import { type BreakerState, ProviderLane } from './provider-lane.js';
+import { type LaneState, ProviderLane } from './provider-lane.js';
 import { providerAttemptDuration, providerAttemptsTotal, providerCallsTotal, providerRefusalsTotal, providerRetriesTotal } from './provider-metrics.js';
 import { KillSwitch } from './kill-switch.js';
 
@@ -40,15 +40,6 @@ export interface ProviderSlot {
 
 type Operation = 'charge' | 'refund' | 'find_charge' | 'find_refund';
 type Answer = ProviderAnswer | { kind: 'unknown'; reason: string };
-
-/** A lane as operators see it (metrics, the console): its breaker and how full its bulkhead is. */
-export interface LaneState {
-  provider: string;
-  mode: Mode;
-  breaker: BreakerState;
-  inFlight: number;
-  queued: number;
-}
 
 /**
  * Every call to a provider goes through here, in the lane of its mode: the kill switch, a bulkhead

@@ -7,6 +7,15 @@ import { type PaymentProvider, TransientProviderError } from './payment-provider
 /** A breaker as an operator reads it: `half-open` once the next call would be let through as a probe. */
 export type BreakerState = 'closed' | 'half-open' | 'open';
 
+/** A lane as operators see it (metrics, the console): its breaker and how full its bulkhead is. */
+export interface LaneState {
+  mode: Mode;
+  provider: string;
+  breaker: BreakerState;
+  inFlight: number;
+  queued: number;
+}
+
 /**
  * One provider in one mode, with a breaker and a bulkhead of its own: a failing or slow sandbox can
  * never refuse a live payment. Inside the bulkhead no merchant may hold more than its share, so one

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
+export interface ProviderSetting {
+  provider: string;
+  enabled: boolean;
+  reason: string | null;
+  updated_at: Date;
+}
+
 /** The kill switch per provider; a missing row means enabled. */
 @Injectable()
 export class ProviderSettingsRepository {
@@ -19,7 +26,7 @@ export class ProviderSettingsRepository {
     );
   }
 
-  list(): Promise<{ provider: string; enabled: boolean; reason: string | null; updated_at: Date }[]> {
+  list(): Promise<ProviderSetting[]> {
     return this.db.query(`SELECT provider, enabled, reason, updated_at FROM provider_settings ORDER BY provider`);
   }
 }

@@ -10,6 +10,6 @@ import { ProviderSettingsRepository } from './provider-settings.repository.js';
 @Module({
   imports: [ChangeNotificationsModule],
   providers: [{ provide: PaymentProviders, useClass: HttpPaymentProviders }, ProviderAttemptsRepository, ProviderSettingsRepository, KillSwitch, ProviderGateway],
-  exports: [ProviderGateway, ProviderAttemptsRepository],
+  exports: [ProviderGateway, ProviderAttemptsRepository, KillSwitch],
 })
 export class ProviderModule {}

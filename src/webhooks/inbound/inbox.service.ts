@@ -15,6 +15,7 @@ import { checkSignature } from '../webhook-signature.js';
  * Receives a provider's webhook: verified on its raw bytes, then stored once per event id with its
  * job, and answered. Nothing is applied here: the answer must come within milliseconds whatever the
  * state of the payment, and the provider's retries must never depend on our work succeeding.
+ * An operator redrives an event given up on (the console; the CLI does the same on its own connection).
  */
 @Injectable()
 export class InboxService {
@@ -48,5 +49,10 @@ export class InboxService {
       if (error instanceof ProblemError) providerWebhooksRefusedTotal.inc({ provider: provider?.name ?? '(unknown)', reason: error.code });
       throw error;
     }
+  }
+
+  /** Back to `received` with its tries forgotten, applied by the next pass; false when there is no such event. */
+  async redrive(id: string): Promise<boolean> {
+    return (await this.inbox.redrive([id])).length === 1;
   }
 }

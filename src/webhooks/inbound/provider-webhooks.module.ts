@@ -15,6 +15,6 @@ import { WebhookProviders } from './webhook-providers.js';
   imports: [PaymentsModule, RefundsModule],
   controllers: [ProviderWebhooksController],
   providers: [WebhookProviders, InboxRepository, InboxService, EventTargetsRepository, ProviderEventApplier, InboxProcessor, InboxWorker],
-  exports: [InboxProcessor],
+  exports: [InboxProcessor, InboxService],
 })
 export class ProviderWebhooksModule {}

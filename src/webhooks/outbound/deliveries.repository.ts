@@ -6,6 +6,14 @@ import type { AttemptRow, DeliveryRow } from './webhook-delivery.js';
 
 const DELIVERY_COLUMNS = 'id, event_id, endpoint_id, status, attempts, next_attempt_at, last_http_status, last_error, delivered_at, created_at';
 
+/** What a delivery was for, to queue it again. */
+export interface DeliveryTarget {
+  merchant_id: string;
+  mode: AuthContext['mode'];
+  event_id: string;
+  endpoint_id: string;
+}
+
 export interface EndpointTarget {
   id: string;
   status: 'enabled' | 'disabled';
@@ -24,6 +32,12 @@ export class DeliveriesRepository {
       `SELECT id, status, enabled_events FROM webhook_endpoints WHERE merchant_id = $1 AND mode = $2 AND id = $3`,
       [auth.merchantId, auth.mode, id],
     );
+    return rows[0];
+  }
+
+  async findDelivery(id: string): Promise<DeliveryTarget | undefined> {
+    if (!isIdOf('whd', id)) return undefined;
+    const rows: DeliveryTarget[] = await this.db.query(`SELECT merchant_id, mode, event_id, endpoint_id FROM webhook_deliveries WHERE id = $1`, [id]);
     return rows[0];
   }
 

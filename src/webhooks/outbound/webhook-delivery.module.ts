@@ -31,5 +31,6 @@ import { WebhookSender } from './webhook-sender.js';
     DeliveriesService,
     RedeliverEventOperation,
   ],
+  exports: [DeliveriesService],
 })
 export class WebhookDeliveryModule {}
