@@ -13,6 +13,7 @@ import { registerJsonBodyParser } from './http/json-body-parser.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { queryCarriesSecretKey, redactQuery } from './http/query-secrets.js';
 import { registerRawBodyRoutes } from './http/raw-body.js';
+import { registerSecurity } from './http/security.js';
 import { traceIdOf } from './http/trace-id.js';
 
 const NEST_LEVELS: Record<string, LogLevel[]> = {
@@ -63,6 +64,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   registerJsonBodyParser(fastify);
   // Before app.init() registers the routes, which is when the hook sees them.
   registerRawBodyRoutes(fastify);
+  await registerSecurity(fastify, config);
   // Answers still in flight when shutdown starts close their connection, so the server can finish
   // closing as soon as they are sent instead of waiting on the clients' keep-alive sockets; a new
   // request on such a connection is told to go elsewhere.

@@ -39,7 +39,7 @@ export function servers(runTag) {
     {
       id: 'idempay',
       label: 'idempay',
-      what: 'node dist/main.js with its defaults (migrations at boot, pool of 10, pg-boss), API-key authentication of a merchant made by its CLI',
+      what: 'node dist/main.js with its defaults (migrations at boot, pool of 10, pg-boss; the rate limit on, in memory, with budgets the load never reaches), API-key authentication of a merchant made by its CLI',
       script: 'dist/main.js',
       database: 'idempay_bench',
       readyLine: 'idempay listening',
