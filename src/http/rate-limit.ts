@@ -64,6 +64,7 @@ function limiterFor(budget: Budget, limit: Limit, windowMs: number): onRequestHo
   return async function rateLimited(request: FastifyRequest, reply: FastifyReply) {
     request.rateLimitKey = prefix + clientOf(request);
     const state = await limit(request);
+    // Only a request on an allow-list is allowed uncounted, and there is none.
     if (state.isAllowed) return;
     reply.header('ratelimit-policy', budget.policy);
     // A store that failed is skipped (fail-open) and reports nothing spent: how much is left is unknown then.
@@ -72,7 +73,7 @@ function limiterFor(budget: Budget, limit: Limit, windowMs: number): onRequestHo
     reply.header('ratelimit', `"${budget.name}";r=${state.remaining};t=${seconds}`);
     if (!state.isExceeded) return;
     const detail =
-      `This API key has made more than ${budget.max} ${budget.name} in ${window}. Nothing was done: ` +
+      `More than ${budget.max} ${budget.name} in ${window} with this API key (or, without one, from this address). Nothing was done: ` +
       `send the request again after ${seconds} s (with the same Idempotency-Key, if it had one).`;
     const body = problemBody('rate-limited', detail, request.id, request.url.split('?')[0]);
     return reply
