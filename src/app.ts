@@ -13,6 +13,7 @@ import { registerJsonBodyParser } from './http/json-body-parser.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { queryCarriesSecretKey, redactQuery } from './http/query-secrets.js';
 import { registerRawBodyRoutes } from './http/raw-body.js';
+import { registerSecurity } from './http/security.js';
 import { traceIdOf } from './http/trace-id.js';
 import { Shutdown } from './lifecycle/shutdown.js';
 import { metricsServed } from './metrics/metrics.module.js';
@@ -66,6 +67,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   registerJsonBodyParser(fastify);
   // Before app.init() registers the routes, which is when the hook sees them.
   registerRawBodyRoutes(fastify);
+  await registerSecurity(fastify, config);
   // From the moment shutdown begins (SIGTERM), answers still in flight close their connection, so
   // the server can finish closing as soon as they are sent instead of waiting on the clients'
   // keep-alive sockets, and a new request is told to go elsewhere; the health probes still answer.

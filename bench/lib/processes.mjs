@@ -124,7 +124,14 @@ export async function startServer(spec, sandboxUrl, databaseUrl) {
   const child = await startProcess({
     name: spec.label,
     script: spec.script,
-    env: { DATABASE_URL: databaseUrl, SANDBOX_URL: sandboxUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', ...spec.env },
+    env: {
+      DATABASE_URL: databaseUrl,
+      SANDBOX_URL: sandboxUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      ...spec.env,
+    },
     readyLine: spec.readyLine,
     root: spec.root,
     logFile: spec.logFile,

@@ -81,8 +81,11 @@ export class AppConfig {
   readonly rateLimitWindowMs: number;
   /** Shared state across instances (the rate limit's budgets); unset, each process keeps its own in memory. */
   readonly redisUrl: string | undefined;
+  /** Starts every key this process writes to Redis, so several deployments (or test runs) can share one Redis. */
+  readonly redisKeyPrefix: string;
   /** Origins a browser may call the API from; empty, no CORS headers at all. */
   readonly corsOrigins: string[];
+  /** `Strict-Transport-Security` max-age on every answer (with includeSubDomains); 0 sends no HSTS header. */
   readonly hstsMaxAgeSeconds: number;
   /** The operator console's login; unset, `/console` is not served. */
   readonly adminToken: string | undefined;
@@ -211,6 +214,22 @@ function secret(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return values[0];
 }
 
+/** Browser origins (`https://shop.example.com`, no path), compared exactly; `*` is refused: a secret key is never for any site. */
+function origins(env: NodeJS.ProcessEnv, name: string): string[] {
+  return list(env, name).map((raw) => {
+    let origin: string | undefined;
+    try {
+      origin = new URL(raw).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== raw || !/^https?:/.test(raw)) {
+      throw new ConfigError(`${name} must list origins such as https://shop.example.com (scheme, host and port only), got "${raw}"`);
+    }
+    return origin;
+  });
+}
+
 function durations(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
   const items = list(env, name);
   if (items.length === 0) return fallback;
@@ -293,7 +312,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     rateLimitReads: int(env, 'RATE_LIMIT_READS', 200, 0, 1_000_000),
     rateLimitWindowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 1_000, 100, 3_600_000),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    corsOrigins: list(env, 'CORS_ORIGINS'),
+    redisKeyPrefix: env.REDIS_KEY_PREFIX || 'idempay:',
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
     hstsMaxAgeSeconds: int(env, 'HSTS_MAX_AGE_SECONDS', 31_536_000, 0, 2 * 31_536_000),
     adminToken: secret(env, 'ADMIN_TOKEN'),
     consoleSessionTtlMs: int(env, 'CONSOLE_SESSION_TTL_MS', 8 * 3_600_000, 60_000, 7 * 24 * 3_600_000),

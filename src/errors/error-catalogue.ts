@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   'body-too-large': { status: 413, title: 'The body is too large' },
   'unsupported-media-type': { status: 415, title: 'The body must be application/json' },
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used with a different request' },
+  'rate-limited': { status: 429, title: 'Too many requests with this API key' },
   'internal-error': { status: 500, title: 'Internal error' },
   'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
   'provider-unavailable': { status: 503, title: 'The payment provider is unavailable' },

@@ -25,6 +25,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A `RateLimit` field value (an HTTP structured field). */
+        RateLimitState: string;
+        /** @description A `RateLimit-Policy` field value (an HTTP structured field). */
+        RateLimitPolicy: string;
         Money: {
             /** @description The amount in the currency's minor unit. */
             minor_units: number;
@@ -76,6 +80,24 @@ export interface components {
         Problem: {
             headers: {
                 "Trace-Id": components["headers"]["TraceId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The API key's reads budget is spent (`rate-limited`), as in v1; retry after `Retry-After` seconds. */
+        TooManyRequests: {
+            headers: {
+                "Trace-Id": components["headers"]["TraceId"];
+                /** @description Seconds to wait before trying again. */
+                "Retry-After": string;
+                /** @description Nothing is left: `r=0`, and `t` is `Retry-After`. */
+                RateLimit: components["schemas"]["RateLimitState"];
+                /** @description The budget that is spent. */
+                "RateLimit-Policy": components["schemas"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -88,6 +110,10 @@ export interface components {
     headers: {
         /** @description The trace id of this request (from `traceparent` when one was sent). */
         TraceId: string;
+        /** @description What is left of the API key's reads budget, as in v1: `"reads";r=199;t=1`. */
+        RateLimit: components["schemas"]["RateLimitState"];
+        /** @description The API key's reads budget, as in v1: `"reads";q=200;w=1`. */
+        RateLimitPolicy: components["schemas"]["RateLimitPolicy"];
     };
     pathItems: never;
 }
@@ -109,6 +135,8 @@ export interface operations {
             200: {
                 headers: {
                     "Trace-Id": components["headers"]["TraceId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -119,6 +147,7 @@ export interface operations {
             401: components["responses"]["Problem"];
             404: components["responses"]["Problem"];
             408: components["responses"]["Problem"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Problem"];
             503: components["responses"]["Problem"];
         };

@@ -11,13 +11,13 @@ const ANSWERS: Record<string, [ErrorCode, string]> = {
 
 /**
  * The router's own refusals, made before any hook runs (so without our headers): answered as
- * problem+json here. The URL is left out of the answer: it is what could not be read.
+ * problem+json here, with the headers every answer carries. The URL is left out of the answer: it is what could not be read.
  */
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const [code, detail] = ANSWERS[error.code] ?? ['internal-error', 'The request could not be routed.'];
   const body = problemBody(code, detail, request.id);
   void reply
     .code(body.status)
-    .headers({ ...API_HEADERS, 'trace-id': request.id, 'content-type': PROBLEM_CONTENT_TYPE })
+    .headers({ ...request.server.securityHeaders, ...API_HEADERS, 'trace-id': request.id, 'content-type': PROBLEM_CONTENT_TYPE })
     .send(JSON.stringify(body));
 }

@@ -14,7 +14,8 @@ export interface ChildServer {
 export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
-    env: { ...process.env, LOG_LEVEL: 'error', HOST: '127.0.0.1', PORT: String(port), JOBS_ENABLED: 'false', ...env },
+    // The rate limits as the in-process stacks have them (harness.ts): on, but never reached.
+    env: { ...process.env, LOG_LEVEL: 'error', HOST: '127.0.0.1', PORT: String(port), JOBS_ENABLED: 'false', RATE_LIMIT_WRITES: '1000000', RATE_LIMIT_READS: '1000000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

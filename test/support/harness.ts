@@ -25,6 +25,9 @@ export interface Stack {
 
 export const HOUR = 3_600_000;
 
+/** A rate limit budget no test reaches (the most RATE_LIMIT_WRITES and RATE_LIMIT_READS accept). */
+export const UNREFUSING_RATE_LIMIT = 1_000_000;
+
 /** A lease of a second, for tests that wait one out, and the budgets and database timeouts that must fit in it. */
 export const SHORT_LEASE = {
   idempotencyLeaseMs: 1_000,
@@ -67,6 +70,10 @@ export async function startStack(overrides: Partial<AppConfig> = {}, { live = fa
       sandboxUrl,
       providerUrl: liveSandbox?.url,
       port: 0,
+      // The tests send far faster than a merchant may: the limiter runs on every request, but only
+      // a test that sets its budgets (rate-limit.test.ts) is refused by it.
+      rateLimitWrites: UNREFUSING_RATE_LIMIT,
+      rateLimitReads: UNREFUSING_RATE_LIMIT,
       // The background tasks are run by the tests themselves, so each pass is deterministic.
       completerIntervalMs: HOUR,
       sweeperIntervalMs: HOUR,
