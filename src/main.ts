@@ -51,7 +51,9 @@ say(config.providerUrl ? `live mode charges through ${config.providerName} at ${
 
 // The local demo on the embedded database only: merchants' endpoints may be on this machine, over plain http.
 const webhookAllowedHosts = !config.databaseUrl && !process.env.WEBHOOK_ALLOWED_HOSTS ? ['localhost', '127.0.0.1', '::1'] : config.webhookAllowedHosts;
-const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl, sandboxWebhookSecrets, webhookAllowedHosts }));
+// Unset, LOG_FORMAT is pretty for a person at a terminal and JSON lines for anything reading the output.
+const logFormat = config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl, sandboxWebhookSecrets, webhookAllowedHosts, logFormat }));
 await app.listen({ port: config.port, host: config.host });
 const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 sandbox?.configure({}, { url: `${base}/provider-webhooks/sandbox` });

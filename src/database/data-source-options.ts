@@ -9,6 +9,7 @@ import { HotUpdates1764400000000 } from './migrations/1764400000000-hot-updates.
 import { Webhooks1764500000000 } from './migrations/1764500000000-webhooks.js';
 import { InboxSchedule1764600000000 } from './migrations/1764600000000-inbox-schedule.js';
 import { DeliveryRetryFrom1764620000000 } from './migrations/1764620000000-delivery-retry-from.js';
+import { Traceparents1764700000000 } from './migrations/1764700000000-traceparents.js';
 
 /** What the app sets on every connection (the migrations and the CLI run without them: DDL may take long). */
 export interface ConnectionTimeouts {
@@ -34,6 +35,7 @@ export function dataSourceOptions(url: string, poolSize = 10, timeouts?: Connect
       Webhooks1764500000000,
       InboxSchedule1764600000000,
       DeliveryRetryFrom1764620000000,
+      Traceparents1764700000000,
     ],
     migrationsTransactionMode: 'each',
     synchronize: false,
