@@ -11,6 +11,8 @@ import { JobQueueModule } from './jobs/job-queue.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { LifecycleModule } from './lifecycle/lifecycle.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
+import type { Tracing } from './observability/tracing.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { RefundsModule } from './refunds/refunds.module.js';
 import { WebhookEndpointsModule } from './webhooks/endpoints/webhook-endpoints.module.js';
@@ -19,13 +21,14 @@ import { ProviderWebhooksModule } from './webhooks/inbound/provider-webhooks.mod
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, tracing: Tracing): DynamicModule {
     if (!config.databaseUrl) throw new Error('AppModule needs a database URL');
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         LifecycleModule,
+        ObservabilityModule.forRoot(tracing),
         TypeOrmModule.forRoot(
           dataSourceOptions(config.databaseUrl, config.databasePoolSize, {
             statementMs: config.databaseStatementTimeoutMs,

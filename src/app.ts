@@ -1,7 +1,8 @@
-import { type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyRequest } from 'fastify';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from './errors/problem.js';
@@ -13,29 +14,34 @@ import { registerJsonBodyParser } from './http/json-body-parser.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { queryCarriesSecretKey, redactQuery } from './http/query-secrets.js';
 import { registerRawBodyRoutes } from './http/raw-body.js';
+import { registerRequestContext } from './http/request-context.js';
+import { RequestLog } from './http/request-log.js';
 import { registerSecurity } from './http/security.js';
 import { traceIdOf } from './http/trace-id.js';
 import { Shutdown } from './lifecycle/shutdown.js';
 import { metricsServed } from './metrics/metrics.module.js';
 import { registerRequestMetrics } from './metrics/request-metrics.js';
-
-const NEST_LEVELS: Record<string, LogLevel[]> = {
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  warn: ['fatal', 'error', 'warn'],
-  error: ['fatal', 'error'],
-  fatal: ['fatal'],
-  silent: [],
-};
+import { createLogger } from './observability/logger.js';
+import { nestLoggerOf } from './observability/nest-logger.js';
+import { Tracing } from './observability/tracing.js';
 
 /** Fastify's request log fields, with the query redacted: a key sent in a URL must not reach the logs. */
 function requestLogFields(request: FastifyRequest) {
   return { method: request.method, url: redactQuery(request.url), host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort };
 }
 
+export interface AppOptions {
+  /** Where log lines go instead of stdout (the tests read them). */
+  logStream?: DestinationStream;
+  /** Spans go here instead of OTLP (the tests read them). */
+  spanExporter?: SpanExporter;
+}
+
 /** The API as a Nest application on Fastify; `main.ts` and the tests both build it here. */
-export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+export async function createApp(config: AppConfig, { logStream, spanExporter }: AppOptions = {}): Promise<NestFastifyApplication> {
+  const logger = createLogger(config, { destination: logStream, serializers: { req: requestLogFields } });
+  const tracing = new Tracing(config, spanExporter);
+  const requestLog = new RequestLog(logger, tracing);
   // Node looks for requests past their timeouts only this often (30 s by default): a quarter of the
   // shorter timeout, at most a second, so a slow client is cut at most 25% late.
   const connectionsCheckingInterval = Math.min(1_000, Math.ceil(config.httpHeadersTimeoutMs / 4));
@@ -43,10 +49,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyLimit: config.bodyLimitBytes,
     genReqId: traceIdOf,
     requestIdHeader: false,
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, serializers: { req: requestLogFields } },
+    loggerInstance: logger,
+    logController: requestLog,
+    // A line logged while serving a request takes its trace id from the request's context: no child logger per request.
+    childLoggerFactory: (parent: FastifyBaseLogger) => parent,
     // Answered below as problem+json instead of Nest's own 503 body.
     return503OnClosing: false,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, (request, reply, status) => requestLog.completed(request, status, reply.elapsedTime)),
     frameworkErrors: answerFrameworkError,
     // Fastify sets these two on the server after creating it; `http` is what Node is created with,
     // and it refuses a headers timeout longer than its request timeout there.
@@ -54,14 +63,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     keepAliveTimeout: config.httpKeepAliveTimeoutMs,
     http: { requestTimeout: config.httpRequestTimeoutMs, headersTimeout: config.httpHeadersTimeoutMs, connectionsCheckingInterval },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: NEST_LEVELS[config.logLevel],
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, tracing), adapter, {
+    logger: nestLoggerOf(logger),
     // Fastify's own JSON parser only: no urlencoded bodies, and the body limit applies as configured.
     bodyParser: false,
     // A failure to start is thrown to the caller (main.ts prints it and exits), not a process.exit here.
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // First, so every hook after it runs in the request's trace context.
+  registerRequestContext(fastify, tracing);
   // JSON only: a text/plain body is a 415, not a string that reaches validation.
   fastify.removeContentTypeParser('text/plain');
   registerJsonBodyParser(fastify);

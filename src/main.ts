@@ -54,7 +54,9 @@ say(config.providerUrl ? `live mode charges through ${config.providerName} at ${
 const webhookAllowedHosts = !config.databaseUrl && !process.env.WEBHOOK_ALLOWED_HOSTS ? ['localhost', '127.0.0.1', '::1'] : config.webhookAllowedHosts;
 // The console of the local demo opens with a token kept beside its data; a real database never gets one made up.
 const adminToken = config.adminToken ?? (config.databaseUrl ? undefined : await demoAdminToken());
-const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl, sandboxWebhookSecrets, webhookAllowedHosts, adminToken }));
+// Unset, LOG_FORMAT is pretty for a person at a terminal and JSON lines for anything reading the output.
+const logFormat = config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+const app = await createApp(new AppConfig({ ...config, databaseUrl, sandboxUrl, sandboxWebhookSecrets, webhookAllowedHosts, adminToken, logFormat }));
 await app.listen({ port: config.port, host: config.host });
 const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 sandbox?.configure({}, { url: `${base}/provider-webhooks/sandbox` });

@@ -10,6 +10,7 @@ import { Webhooks1764500000000 } from './migrations/1764500000000-webhooks.js';
 import { InboxSchedule1764600000000 } from './migrations/1764600000000-inbox-schedule.js';
 import { DeliveryRetryFrom1764620000000 } from './migrations/1764620000000-delivery-retry-from.js';
 import { DeadDeliveries1764700000000 } from './migrations/1764700000000-dead-deliveries.js';
+import { Traceparents1764710000000 } from './migrations/1764710000000-traceparents.js';
 
 /** What the app sets on every connection (the migrations and the CLI run without them: DDL may take long). */
 export interface ConnectionTimeouts {
@@ -36,6 +37,7 @@ export function dataSourceOptions(url: string, poolSize = 10, timeouts?: Connect
       InboxSchedule1764600000000,
       DeliveryRetryFrom1764620000000,
       DeadDeliveries1764700000000,
+      Traceparents1764710000000,
     ],
     migrationsTransactionMode: 'each',
     synchronize: false,

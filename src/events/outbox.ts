@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
 import { newId } from '../common/ids.js';
+import { activeTraceparent } from '../observability/trace-context.js';
 
 export interface OutboxEvent {
   paymentId: string;
@@ -19,6 +20,7 @@ export interface OutboxEvent {
  *
  * An event no enabled endpoint subscribes to is written already published: the relay would only
  * mark it so, a second write of the row on every state change of every merchant without endpoints.
+ * It keeps the traceparent of the request or job that made the change, which its deliveries carry on.
  */
 /**
  * The SQL of a new event's `published_at`, given the SQL of its merchant, mode and type: null (for
@@ -36,10 +38,10 @@ export class Outbox {
   /** Must run inside the transaction that changed the payment, with the payment's row locked. */
   async append(m: EntityManager, auth: AuthContext, event: OutboxEvent): Promise<void> {
     await m.query(
-      `INSERT INTO events (id, merchant_id, mode, payment_id, refund_id, sequence, type, resource, published_at)
-       SELECT $1, $2, $3, $4, $5, coalesce(max(sequence), 0) + 1, $6, $7, ${publishedAtSql('$2', '$3', '$6')}
+      `INSERT INTO events (id, merchant_id, mode, payment_id, refund_id, sequence, type, resource, published_at, traceparent)
+       SELECT $1, $2, $3, $4, $5, coalesce(max(sequence), 0) + 1, $6, $7, ${publishedAtSql('$2', '$3', '$6')}, $8
          FROM events WHERE merchant_id = $2 AND payment_id = $4`,
-      [newId('evt'), auth.merchantId, auth.mode, event.paymentId, event.refundId ?? null, event.type, JSON.stringify(event.resource)],
+      [newId('evt'), auth.merchantId, auth.mode, event.paymentId, event.refundId ?? null, event.type, JSON.stringify(event.resource), activeTraceparent()],
     );
   }
 }

@@ -30,6 +30,8 @@ export class ClaimedKey {
     readonly resourceId: string | null,
     /** When the key was first stored: its answer may be replayed until its TTL from then. */
     readonly createdAt: Date,
+    /** The traceparent of the request that stored the key, which the completer carries on. */
+    readonly traceparent: string | null = null,
   ) {}
 }
 

@@ -1,9 +1,10 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { PeriodicTask } from '../common/periodic-task.js';
 import { AppConfig } from '../config/app-config.js';
-import { newTraceId } from '../http/trace-id.js';
+import { Tracing } from '../observability/tracing.js';
 import { IdempotencyService } from './idempotency.service.js';
-import { IdempotentOperations } from './idempotent-operations.js';
+import type { ClaimedKey } from './claimed-key.js';
+import { IdempotentOperations, type ResumeOperation } from './idempotent-operations.js';
 
 const BATCH = 50;
 
@@ -23,6 +24,7 @@ export class Completer implements OnApplicationBootstrap, BeforeApplicationShutd
   constructor(
     private readonly idempotency: IdempotencyService,
     private readonly operations: IdempotentOperations,
+    private readonly tracing: Tracing,
     config: AppConfig,
   ) {
     this.task = new PeriodicTask('completer', config.completerIntervalMs, () => this.runOnce(), this.logger);
@@ -45,18 +47,26 @@ export class Completer implements OnApplicationBootstrap, BeforeApplicationShutd
       const key = await this.idempotency.leaseStale();
       if (!key) break;
       const operation = this.operations.get(key.request.route);
-      const traceId = newTraceId();
       if (!operation) {
         this.logger.error(`no operation registered for ${key.request.route}; key ${key.id} left for a later version`);
         continue;
       }
-      try {
-        if (await this.idempotency.execute(() => key, traceId, () => operation(key))) finished++;
-        else released++;
-      } catch (error) {
-        this.logger.warn(`key ${key.id} not finished yet (trace ${traceId}): ${error instanceof Error ? error.message : String(error)}`);
-      }
+      // In the trace of the request that stored the key: its lines and calls join that request's.
+      const done = await this.tracing.runJob('completer.resume', key.traceparent, (traceId) => this.resume(key, operation, traceId));
+      if (done === 'finished') finished++;
+      else if (done === 'released') released++;
     }
     return { released, finished };
+  }
+
+  private async resume(key: ClaimedKey, operation: ResumeOperation, traceId: string): Promise<'finished' | 'released' | 'left'> {
+    try {
+      const answer = await this.idempotency.execute(() => key, traceId, () => operation(key));
+      this.logger.log(`key ${key.id} (${key.request.route}) ${answer ? `finished with ${answer.status}` : 'released: the provider never executed it'}`);
+      return answer ? 'finished' : 'released';
+    } catch (error) {
+      this.logger.warn(`key ${key.id} not finished yet: ${error instanceof Error ? error.message : String(error)}`);
+      return 'left';
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext, Mode } from '../auth/auth-context.js';
+import { activeTraceparent } from '../observability/trace-context.js';
 import type { IdempotentRequest } from './claimed-key.js';
 import type { StoredResponse } from './stored-response.js';
 
@@ -22,11 +23,12 @@ export interface IdempotencyKeyRow {
   response_status: number | null;
   response_headers: Record<string, string> | null;
   response_body: string | null;
+  traceparent: string | null;
   created_at: Date;
 }
 
 const COLUMNS = `id::text, merchant_id, mode, key, method, route, path, path_params, fingerprint, request_params,
-  recovery_point, resource_id, locked_by, response_status, response_headers, response_body, created_at`;
+  recovery_point, resource_id, locked_by, response_status, response_headers, response_body, traceparent, created_at`;
 
 @Injectable()
 export class IdempotencyRepository {
@@ -43,11 +45,11 @@ export class IdempotencyRepository {
   ): Promise<IdempotencyKeyRow | undefined> {
     const rows: IdempotencyKeyRow[] = await m.query(
       `INSERT INTO idempotency_keys
-         (merchant_id, mode, key, method, route, path, path_params, fingerprint, request_params, locked_at, locked_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10)
+         (merchant_id, mode, key, method, route, path, path_params, fingerprint, request_params, locked_at, locked_by, traceparent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10, $11)
        ON CONFLICT ON CONSTRAINT uq_idempotency_keys_merchant_mode_key DO NOTHING
        RETURNING ${COLUMNS}, true AS lease_fresh`,
-      [auth.merchantId, auth.mode, key, request.method, request.route, request.path, request.pathParams, fingerprint, request.body, owner],
+      [auth.merchantId, auth.mode, key, request.method, request.route, request.path, request.pathParams, fingerprint, request.body, owner, activeTraceparent()],
     );
     return rows[0];
   }

@@ -230,6 +230,7 @@ export class IdempotencyService {
       row.recovery_point,
       row.resource_id,
       row.created_at,
+      row.traceparent,
     );
   }
 }

@@ -6,7 +6,7 @@ import { register } from 'prom-client';
 import { AppConfig } from '../config/app-config.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../errors/problem.js';
 import { API_HEADERS } from '../http/api-headers.js';
-import { newTraceId } from '../http/trace-id.js';
+import { newTraceId } from '../observability/trace-ids.js';
 
 /**
  * `GET /metrics` on METRICS_PORT, without a token: a port only the scraper can reach (keep it off

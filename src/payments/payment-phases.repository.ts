@@ -4,6 +4,7 @@ import { queryPrepared } from '../database/prepared-statement.js';
 import { publishedAtSql } from '../events/outbox.js';
 import type { IdempotentCall } from '../idempotency/claimed-key.js';
 import type { StoredResponse } from '../idempotency/stored-response.js';
+import { activeTraceparent } from '../observability/trace-context.js';
 import type { AttemptRecord } from '../provider/provider-attempts.repository.js';
 import type { PaymentRow } from './payment.js';
 
@@ -48,7 +49,8 @@ export class PaymentPhasesRepository {
 
   /**
    * Phase 1: the claim, leased to `call.owner` at `payment_created`, the pending payment, and its
-   * first charge attempt as `sent`. Undefined when the key already exists. A payment can only be
+   * first charge attempt as `sent`; the key and the payment keep the request's traceparent, for the
+   * completer and the reconciler. Undefined when the key already exists. A payment can only be
    * stored with its key, so when one already holds this operation_id its key was swept after its
    * TTL: the key is stored pointing at that payment, and no new one is made.
    */
@@ -59,15 +61,15 @@ export class PaymentPhasesRepository {
       'create-payment-claim',
       `WITH k AS (
          INSERT INTO idempotency_keys
-           (merchant_id, mode, key, method, route, path, path_params, fingerprint, request_params, locked_at, locked_by, recovery_point, resource_id)
+           (merchant_id, mode, key, method, route, path, path_params, fingerprint, request_params, locked_at, locked_by, recovery_point, resource_id, traceparent)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10, 'payment_created',
-                 coalesce((SELECT id FROM payments WHERE merchant_id = $1 AND mode = $2 AND operation_id = $3), $11))
+                 coalesce((SELECT id FROM payments WHERE merchant_id = $1 AND mode = $2 AND operation_id = $3), $11), $19)
          ON CONFLICT ON CONSTRAINT uq_idempotency_keys_merchant_mode_key DO NOTHING
          RETURNING id::text AS key_id, resource_id AS key_resource_id, created_at AS key_created_at),
        p AS (
          INSERT INTO payments (id, merchant_id, mode, operation_id, request_fingerprint, amount, currency,
-                               payment_method, description, metadata, status, provider_key)
-         SELECT $11, $1, $2, $3, $8, $12, $13, $14, $15, $16, 'pending', $17 FROM k WHERE k.key_resource_id = $11
+                               payment_method, description, metadata, status, provider_key, traceparent)
+         SELECT $11, $1, $2, $3, $8, $12, $13, $14, $15, $16, 'pending', $17, $19 FROM k WHERE k.key_resource_id = $11
          RETURNING *),
        a AS (
          INSERT INTO provider_attempts (merchant_id, payment_id, provider, operation, provider_key, attempt, outcome)
@@ -75,7 +77,7 @@ export class PaymentPhasesRepository {
          RETURNING id::text AS sent_attempt_id)
        SELECT k.*, a.sent_attempt_id, p.* FROM k LEFT JOIN p ON true LEFT JOIN a ON true`,
       [auth.merchantId, auth.mode, call.key, request.method, request.route, request.path, request.pathParams, call.fingerprint, request.body, call.owner,
-        p.id, p.amount, p.currency, p.paymentMethod, p.description, p.metadata, p.providerKey, provider],
+        p.id, p.amount, p.currency, p.paymentMethod, p.description, p.metadata, p.providerKey, provider, activeTraceparent()],
     );
     const row = rows[0];
     if (!row) return undefined;
@@ -115,10 +117,10 @@ export class PaymentPhasesRepository {
          INSERT INTO payment_transitions (merchant_id, payment_id, from_status, to_status, reason)
          SELECT merchant_id, id, 'pending', $4, $10 FROM moved),
        event AS (
-         INSERT INTO events (id, merchant_id, mode, payment_id, sequence, type, resource, published_at)
+         INSERT INTO events (id, merchant_id, mode, payment_id, sequence, type, resource, published_at, traceparent)
          SELECT $11, merchant_id, mode, id,
                 (SELECT coalesce(max(sequence), 0) + 1 FROM events e WHERE e.merchant_id = moved.merchant_id AND e.payment_id = moved.id),
-                $12, $13, ${publishedAtSql('moved.merchant_id', 'moved.mode', '$12::text')}
+                $12, $13, ${publishedAtSql('moved.merchant_id', 'moved.mode', '$12::text')}, $24
            FROM moved),
        first_attempt AS (
          UPDATE provider_attempts SET outcome = $15, http_status = $16, error = $17, latency_ms = $18, waited_ms = $19
@@ -138,7 +140,7 @@ export class PaymentPhasesRepository {
       [key.id, key.owner, payment.id, outcome.status, outcome.failureCode, outcome.failureMessage, outcome.chargeId, outcome.reconcileAfterMs,
         outcome.updatedAt, outcome.reason, outcome.event.id, outcome.event.type, outcome.event.resource,
         sentAttemptId, first.outcome, first.httpStatus, first.error, first.latencyMs, first.waitedMs, JSON.stringify(rest.map(attemptColumns)),
-        outcome.response.status, outcome.response.headers, outcome.response.body],
+        outcome.response.status, outcome.response.headers, outcome.response.body, activeTraceparent()],
     );
     if (rows[0].owned === 0) return 'lease-lost';
     return rows[0].moved === 1 ? 'stored' : 'not-pending';

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { reconcileDelayMs } from '../common/reconcile-backoff.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProblemError } from '../errors/problem.js';
+import { Tracing } from '../observability/tracing.js';
 import { type CallOutcome, ProviderGateway } from '../provider/provider-gateway.js';
 import type { PaymentRow } from './payment.js';
 import { type SettledOutcome, PaymentSettlement } from './payment-settlement.js';
@@ -23,6 +24,7 @@ export class PaymentReconciler {
     private readonly payments: PaymentsRepository,
     private readonly settlement: PaymentSettlement,
     private readonly gateway: ProviderGateway,
+    private readonly tracing: Tracing,
     private readonly config: AppConfig,
   ) {}
 
@@ -39,16 +41,22 @@ export class PaymentReconciler {
       const payment = await this.payments.leaseDueForReconcile(this.config.providerBudgetMs * 2, asked);
       if (!payment) break;
       asked.push(payment.id);
-      const outcome = await this.ask(payment);
-      if (outcome.kind === 'unknown') {
-        const attempts = payment.reconcile_attempts + 1;
-        await this.payments.scheduleReconcile(payment.id, attempts, reconcileDelayMs(attempts, this.config.reconcileBaseMs, this.config.reconcileMaxMs));
-        continue;
-      }
-      await this.settle(payment, outcome);
-      settled++;
+      // In the trace of the request that created the payment.
+      if (await this.tracing.runJob('reconcile.payment', payment.traceparent, () => this.reconcile(payment))) settled++;
     }
     return settled;
+  }
+
+  /** Whether the payment was settled; else it is asked about again after its backoff. */
+  private async reconcile(payment: PaymentRow): Promise<boolean> {
+    const outcome = await this.ask(payment);
+    if (outcome.kind === 'unknown') {
+      const attempts = payment.reconcile_attempts + 1;
+      await this.payments.scheduleReconcile(payment.id, attempts, reconcileDelayMs(attempts, this.config.reconcileBaseMs, this.config.reconcileMaxMs));
+      return false;
+    }
+    await this.settle(payment, outcome);
+    return true;
   }
 
   private async ask(payment: PaymentRow): Promise<CallOutcome> {

@@ -23,6 +23,8 @@ export interface PaymentRow {
   provider_key: string;
   provider_charge_id: string | null;
   reconcile_attempts: number;
+  /** The request's, for the reconciler's run on the payment. */
+  traceparent: string | null;
   created_at: Date;
   updated_at: Date;
 }

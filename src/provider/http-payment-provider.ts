@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { AppConfig } from '../config/app-config.js';
+import { traceHeaders } from '../observability/trace-context.js';
 import type { Mode } from '../auth/auth-context.js';
 import {
   type ChargeRequest,
@@ -71,7 +72,8 @@ class HttpPaymentProvider extends PaymentProvider {
       const response = await request(new URL(path, this.baseUrl), {
         method,
         dispatcher: this.agent,
-        headers: { 'content-type': 'application/json', ...(providerKey ? { 'idempotency-key': providerKey } : {}) },
+        // The trace context of the attempt, so the provider's side joins the request's trace.
+        headers: { 'content-type': 'application/json', ...(providerKey ? { 'idempotency-key': providerKey } : {}), ...traceHeaders() },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
       });

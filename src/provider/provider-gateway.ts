@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { context } from '@opentelemetry/api';
 import { BrokenCircuitError, BulkheadRejectedError, DelegateBackoff, handleWhen, retry, TimeoutStrategy, timeout, wrap } from 'cockatiel';
 import type { AuthContext, Mode } from '../auth/auth-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { Refusal } from '../errors/problem.js';
+import { Tracing } from '../observability/tracing.js';
 import { type ChargeRequest, PaymentProviders, type ProviderAnswer, type RefundRequest, TransientProviderError } from './payment-provider.js';
 import { type AttemptRecord, ProviderAttemptsRepository } from './provider-attempts.repository.js';
 import { type LaneState, ProviderLane } from './provider-lane.js';
@@ -57,6 +59,7 @@ export class ProviderGateway {
     private readonly config: AppConfig,
     private readonly attempts: ProviderAttemptsRepository,
     private readonly settings: KillSwitch,
+    private readonly tracing: Tracing,
   ) {
     for (const mode of ['test', 'live'] as const) {
       const provider = providers.forMode(mode);
@@ -160,10 +163,13 @@ export class ProviderGateway {
     return lane;
   }
 
-  /** A full bulkhead (slots and queue) is a Refusal: nothing was sent. */
+  /**
+   * A full bulkhead (slots and queue) is a Refusal: nothing was sent. A queued call starts when
+   * another ends, in that one's context: it is bound to its own request's trace.
+   */
   private async inBulkhead<T>(lane: ProviderLane, work: () => Promise<T>): Promise<T> {
     try {
-      return await lane.bulkhead.execute(work);
+      return await lane.bulkhead.execute(context.bind(context.active(), work));
     } catch (error) {
       if (error instanceof BulkheadRejectedError) throw this.refused(lane, 'bulkhead-full', overloaded());
       throw error;
@@ -199,7 +205,12 @@ export class ProviderGateway {
         const attemptTimeout = timeout(Math.max(1, Math.min(this.config.providerTimeoutMs, remaining())), TimeoutStrategy.Cooperative);
         let answer: ProviderAnswer;
         try {
-          answer = await attemptTimeout.execute(({ signal }) => call(signal));
+          // A span per attempt: its traceparent is the one the provider receives.
+          answer = await this.tracing.inSpan('provider.attempt', () => attemptTimeout.execute(({ signal }) => call(signal)), {
+            'idempay.provider': lane.name,
+            'idempay.operation': operation,
+            'idempay.attempt': attempt,
+          });
         } catch (error) {
           // Anything else is a bug, not a provider failure: it is neither retried nor hidden.
           if (!(error instanceof TransientProviderError)) throw error;

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { reconcileDelayMs } from '../common/reconcile-backoff.js';
 import { AppConfig } from '../config/app-config.js';
 import { ProblemError } from '../errors/problem.js';
+import { Tracing } from '../observability/tracing.js';
 import { type CallContext, type CallOutcome, ProviderGateway } from '../provider/provider-gateway.js';
 import { RefundOutcomes } from './refund-outcomes.js';
 import { type DueRefund, RefundsRepository } from './refunds.repository.js';
@@ -23,6 +24,7 @@ export class RefundReconciler {
     private readonly refunds: RefundsRepository,
     private readonly outcomes: RefundOutcomes,
     private readonly gateway: ProviderGateway,
+    private readonly tracing: Tracing,
     private readonly config: AppConfig,
   ) {}
 
@@ -38,14 +40,20 @@ export class RefundReconciler {
     for (let i = 0; i < MAX_PER_PASS && (i === 0 || Date.now() < until); i++) {
       const refund = await this.refunds.leaseDue(leaseMs);
       if (!refund) break;
-      try {
-        if (await this.reconcile(refund)) settled++;
-      } catch (error) {
-        // Left leased: it is due again when the lease ends.
-        this.logger.warn(`refund ${refund.id} not reconciled: ${error instanceof Error ? error.message : String(error)}`);
-      }
+      // In the trace of the request that created the refund.
+      if (await this.tracing.runJob('reconcile.refund', refund.traceparent, () => this.tryReconcile(refund))) settled++;
     }
     return settled;
+  }
+
+  private async tryReconcile(refund: DueRefund): Promise<boolean> {
+    try {
+      return await this.reconcile(refund);
+    } catch (error) {
+      // Left leased: it is due again when the lease ends.
+      this.logger.warn(`refund ${refund.id} not reconciled: ${error instanceof Error ? error.message : String(error)}`);
+      return false;
+    }
   }
 
   private async reconcile(refund: DueRefund): Promise<boolean> {

@@ -26,6 +26,8 @@ export interface RefundRow {
   provider_refund_id: string | null;
   reconcile_attempts: number;
   next_reconcile_at: Date | null;
+  /** The request's, for the reconciler's run on the refund. */
+  traceparent: string | null;
   created_at: Date;
   updated_at: Date;
 }

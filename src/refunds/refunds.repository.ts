@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
 import { isIdOf } from '../common/ids.js';
+import { activeTraceparent } from '../observability/trace-context.js';
 import type { PaymentStatus } from '../payments/payment.js';
 import type { RefundReason, RefundRow, RefundStatus } from './refund.js';
 
@@ -63,11 +64,11 @@ export class RefundsRepository {
     await m.query(`UPDATE payments SET amount_refunded = amount_refunded + $2, updated_at = now() WHERE id = $1`, [r.paymentId, r.amount]);
     const rows: RefundRow[] = await m.query(
       `INSERT INTO refunds (id, merchant_id, mode, payment_id, operation_id, request_fingerprint, amount, currency,
-                            reason, metadata, status, provider_key)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11)
+                            reason, metadata, status, provider_key, traceparent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)
        RETURNING *`,
       [r.id, auth.merchantId, auth.mode, r.paymentId, r.operationId, r.requestFingerprint, r.amount, r.currency, r.reason,
-        r.metadata, r.providerKey],
+        r.metadata, r.providerKey, activeTraceparent()],
     );
     return rows[0];
   }

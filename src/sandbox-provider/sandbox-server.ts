@@ -34,6 +34,9 @@
  *   webhook_timeout_ms / SANDBOX_WEBHOOK_TIMEOUT_MS           5000; one attempt's limit. Redirects are never followed.
  * The draws (duplicate, reorder) come from their own stream of the seed, leaving the faults' sequence as it was.
  *
+ * Every provider request's `traceparent` is kept by idempotency key (`state.traceparents`, one per
+ * request, faulted ones and retries included), so a test can follow a trace into the provider.
+ *
  * Test routes: `GET /__sandbox/executions[?key=]`, `GET /__sandbox/requests`, `GET|POST /__sandbox/config`
  * (the knobs of faults.ts and webhook-knobs.ts, partial updates), `GET /__sandbox/webhooks` (each
  * delivery's id, type, attempts, last_status, last_error, delivered; and how many are pending),
@@ -89,6 +92,8 @@ interface Run {
 export class SandboxState {
   /** Requests that reached each provider route, faulted ones included. */
   readonly requests = new Map<ProviderRoute, number>(PROVIDER_ROUTES.map((route) => [route, 0]));
+  /** The `traceparent` of every provider request, by its idempotency key (a header, or a lookup's query), in order. */
+  readonly traceparents = new Map<string, string[]>();
   // One connection pool for every sender; destroyed on close.
   private readonly agent = new Agent({ keepAliveTimeout: 1_000 });
   private run: Run;
@@ -173,12 +178,21 @@ export class SandboxState {
     this.hooks = this.startWebhooks;
     this.webhookRandom = mulberry32(webhookSeed(this.knobs.seed));
     for (const route of PROVIDER_ROUTES) this.requests.set(route, 0);
+    this.traceparents.clear();
   }
 
   /** Stops sending webhooks and drops their connections; the sandbox is closing. */
   async close(): Promise<void> {
     this.run.sender.stop();
     await this.agent.destroy();
+  }
+
+  /** Keeps the traceparent a provider request came with, under the key it is about. */
+  heard(key: string | undefined, traceparent: string | string[] | undefined): void {
+    if (key === undefined || typeof traceparent !== 'string') return;
+    const heard = this.traceparents.get(key);
+    if (heard) heard.push(traceparent);
+    else this.traceparents.set(key, [traceparent]);
   }
 
   /**
@@ -211,6 +225,12 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
   return typeof key === 'string' && key !== '' ? key : undefined;
 }
 
+/** The key a request is about: its Idempotency-Key, or the one a lookup names. */
+function keyOf(request: FastifyRequest): string | undefined {
+  const looked = (request.query as { idempotency_key?: unknown } | undefined)?.idempotency_key;
+  return idempotencyKey(request) ?? (typeof looked === 'string' ? looked : undefined);
+}
+
 const isAmount = (value: unknown): value is number => Number.isInteger(value) && (value as number) > 0;
 const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
@@ -229,6 +249,7 @@ export function buildSandbox(options: SandboxOptions = {}): { app: FastifyInstan
 
   /** Applies the request's fault around `handle`, which gets the latency a new execution must wait first. */
   async function serve(route: ProviderRoute, request: FastifyRequest, reply: FastifyReply, handle: (ledger: Ledger, delayMs: number) => Submitted) {
+    state.heard(keyOf(request), request.headers.traceparent);
     const { fault, delayMs, ledger, announce } = state.admit(route);
     switch (fault.kind) {
       case 'timeout':

@@ -327,7 +327,7 @@ describe('what reaches the logs (a child server at LOG_LEVEL=info)', () => {
     expect(allowed.status).toBe(200);
 
     // The request lines are written, with their query values redacted.
-    await expect.poll(() => child.output().match(/incoming request/g)?.length ?? 0).toBeGreaterThanOrEqual(refused.length + 1);
+    await expect.poll(() => child.output().match(/"msg":"request"/g)?.length ?? 0).toBeGreaterThanOrEqual(refused.length + 1);
     const log = child.output();
     expect(log).toContain('"url":"/v1/payments?api_key=[redacted]"');
     expect(log).toContain('"url":"/v1/payments?limit=[redacted]&starting_after=[redacted]"');
@@ -344,7 +344,7 @@ describe('what reaches the logs (a child server at LOG_LEVEL=info)', () => {
     expectProblem(await call(child.baseUrl, 'GET', `/v1/nowhere?api_key=${merchant.test_key}`, undefined, {}), 404, 'route-not-found');
     await sleep(200);
     const log = child.output().slice(before);
-    expect(log).toContain('incoming request');
+    expect(log).toContain('"status":404');
     expect(log).not.toContain(merchant.test_key.slice('sk_test_'.length));
   });
 
@@ -356,7 +356,8 @@ describe('what reaches the logs (a child server at LOG_LEVEL=info)', () => {
     expect(res.closedAfterMs).toBeLessThan(4000);
     await sleep(200);
     const log = child.output().slice(before);
-    expect(log).toContain(`"reqId":"${res.body.trace_id}"`);
+    expect(log).toContain(`"trace_id":"${res.body.trace_id}"`);
+    expect(log).toContain('"status":408');
     expect(log).not.toMatch(/ERROR|failed/);
     await nothingStored();
   });

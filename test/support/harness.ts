@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { inject } from 'vitest';
-import { createApp } from '../../src/app.js';
+import { type AppOptions, createApp } from '../../src/app.js';
 import { MerchantsService, type CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { chargeKeyOf } from '../../src/payments/payment.js';
@@ -55,11 +55,17 @@ async function listeningSandbox() {
   return { ...sandbox, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
 }
 
+export interface StackOptions extends AppOptions {
+  /** A second sandbox standing in for live mode's provider. */
+  live?: boolean;
+}
+
 /**
  * The API in-process on a real port, on the test database, with its own sandbox provider over HTTP
  * for test mode, and with `{ live: true }` a second sandbox standing in for live mode's provider.
+ * Its log goes to stdout at LOG_LEVEL error unless `logStream` (and a `logLevel` override) says otherwise.
  */
-export async function startStack(overrides: Partial<AppConfig> = {}, { live = false } = {}): Promise<Stack> {
+export async function startStack(overrides: Partial<AppConfig> = {}, { live = false, ...appOptions }: StackOptions = {}): Promise<Stack> {
   const sandbox = await listeningSandbox();
   const liveSandbox = live ? await listeningSandbox() : undefined;
   const sandboxUrl = sandbox.url;
@@ -81,7 +87,7 @@ export async function startStack(overrides: Partial<AppConfig> = {}, { live = fa
       ...overrides,
     },
   );
-  const app = await createApp(config);
+  const app = await createApp(config, appOptions);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const baseUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return {

@@ -11,6 +11,7 @@ import { differingFields } from '../../idempotency/fingerprint.js';
 import { IdempotencyService, KeyReusedError, keyInUse, LeaseLostError, Replayed } from '../../idempotency/idempotency.service.js';
 import { IdempotentOperations } from '../../idempotency/idempotent-operations.js';
 import type { StoredResponse } from '../../idempotency/stored-response.js';
+import { Tracing } from '../../observability/tracing.js';
 import type { ChargeRequest } from '../../provider/payment-provider.js';
 import { type AttemptRecord, ProviderAttemptsRepository } from '../../provider/provider-attempts.repository.js';
 import { type CallContext, type CallOutcome, ProviderGateway, type ProviderSlot } from '../../provider/provider-gateway.js';
@@ -21,6 +22,8 @@ import { PaymentsRepository } from '../payments.repository.js';
 
 const PAYMENT_CREATED = 'payment_created';
 const ROUTE = 'POST /v1/payments';
+/** The span of phase 2, in one statement or several. */
+const STORE_OUTCOME = 'payment.store_outcome';
 
 /** What an earlier request with the key must match: the fields a payment can never change. */
 type RequestedCharge = Pick<CreatePaymentDto, 'amount' | 'currency' | 'payment_method'>;
@@ -44,6 +47,7 @@ export class CreatePaymentOperation implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly outbox: Outbox,
     private readonly crashPoints: CrashPoints,
+    private readonly tracing: Tracing,
   ) {}
 
   onModuleInit(): void {
@@ -70,19 +74,16 @@ export class CreatePaymentOperation implements OnModuleInit {
   /** A new key: phase 1, the charge, phase 2. Undefined when the key exists. */
   private async createAndCharge(auth: AuthContext, dto: CreatePaymentDto, call: IdempotentCall, slot: ProviderSlot): Promise<StoredResponse | undefined> {
     const id = newId('pay');
-    const stored = await this.phases.claimWithPayment(
-      call,
-      {
-        id,
-        amount: dto.amount,
-        currency: dto.currency.toLowerCase(),
-        paymentMethod: dto.payment_method,
-        description: dto.description ?? null,
-        metadata: dto.metadata ?? {},
-        providerKey: chargeKeyOf(id),
-      },
-      slot.provider,
-    );
+    const newPayment = {
+      id,
+      amount: dto.amount,
+      currency: dto.currency.toLowerCase(),
+      paymentMethod: dto.payment_method,
+      description: dto.description ?? null,
+      metadata: dto.metadata ?? {},
+      providerKey: chargeKeyOf(id),
+    };
+    const stored = await this.tracing.inSpan('payment.claim', () => this.phases.claimWithPayment(call, newPayment, slot.provider));
     if (!stored) return undefined;
     if ('earlierPaymentId' in stored) {
       const key = this.idempotency.claimed(call, stored.keyId, PAYMENT_CREATED, stored.earlierPaymentId, stored.keyCreatedAt);
@@ -97,11 +98,13 @@ export class CreatePaymentOperation implements OnModuleInit {
     this.crashPoints.reached('provider_called');
 
     const change = this.outcomeOf(payment, outcome);
-    const result = await this.phases.storeOutcome(key, payment, change, sentAttemptId, attempts).catch((error: unknown) => {
-      // Another event for this payment was appended meanwhile: the numbering needs the phase's row lock.
-      if ((error as { code?: string }).code === '23505') return 'not-pending' as const;
-      throw error;
-    });
+    const result = await this.tracing.inSpan(STORE_OUTCOME, () =>
+      this.phases.storeOutcome(key, payment, change, sentAttemptId, attempts).catch((error: unknown) => {
+        // Another event for this payment was appended meanwhile: the numbering needs the phase's row lock.
+        if ((error as { code?: string }).code === '23505') return 'not-pending' as const;
+        throw error;
+      }),
+    );
     // Taken over: the new owner asks the provider, and its lookup settles the attempt stored as sent.
     if (result === 'lease-lost') throw new LeaseLostError();
     if (result === 'stored') return change.response;
@@ -111,7 +114,7 @@ export class CreatePaymentOperation implements OnModuleInit {
   /** The charge, with the slot already held. A Refusal (nothing was charged) removes the payment with the claim. */
   private async charge(key: ClaimedKey, payment: PaymentRow, slot: ProviderSlot, attempts: AttemptRecord[], sentAttemptId?: string): Promise<CallOutcome> {
     try {
-      return await slot.charge(chargeOf(payment), { ...this.contextOf(payment), attempts });
+      return await this.tracing.inSpan('payment.charge', () => slot.charge(chargeOf(payment), { ...this.contextOf(payment), attempts }));
     } catch (error) {
       if (error instanceof Refusal) await this.abandon(key, payment, attempts, sentAttemptId);
       throw error;
@@ -217,7 +220,7 @@ export class CreatePaymentOperation implements OnModuleInit {
    */
   private finish(key: ClaimedKey, payment: PaymentRow, outcome: CallOutcome, attempts: AttemptRecord[], sentAttemptId?: string): Promise<StoredResponse> {
     const status: PaymentStatus = outcome.kind === 'unknown' ? 'processing' : outcome.kind;
-    return this.idempotency.phase(key, async (m) => {
+    return this.tracing.inSpan(STORE_OUTCOME, () => this.idempotency.phase(key, async (m) => {
       const { payment: updated, moved } = await this.payments.moveTo(m, payment.id, status, reasonOf(outcome), {
         chargeId: outcome.kind === 'unknown' ? null : outcome.id,
         failureCode: outcome.kind === 'failed' ? outcome.failureCode : null,
@@ -229,7 +232,7 @@ export class CreatePaymentOperation implements OnModuleInit {
       }
       await this.attempts.store(m, sentAttemptId, attempts);
       return this.idempotency.finish(m, key, paymentCreatedResponse(updated));
-    });
+    }));
   }
 
   private reconcileAfterMs(): number {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { reconcileDelayMs } from '../../common/reconcile-backoff.js';
 import { AppConfig } from '../../config/app-config.js';
+import { Tracing } from '../../observability/tracing.js';
 import { InboxRepository, type InboxRow } from './inbox.repository.js';
 import { ProviderEventApplier } from './provider-event-applier.js';
 
@@ -23,6 +24,7 @@ export class InboxProcessor {
   constructor(
     private readonly inbox: InboxRepository,
     private readonly applier: ProviderEventApplier,
+    private readonly tracing: Tracing,
     private readonly config: AppConfig,
   ) {}
 
@@ -39,7 +41,12 @@ export class InboxProcessor {
     return rows.length;
   }
 
-  private async applyLeased(row: InboxRow): Promise<void> {
+  /** In the trace of the webhook request that brought the event in. */
+  private applyLeased(row: InboxRow): Promise<void> {
+    return this.tracing.runJob('provider_event.apply', row.traceparent, () => this.apply(row));
+  }
+
+  private async apply(row: InboxRow): Promise<void> {
     let result;
     try {
       result = await this.applier.apply(row);
@@ -52,5 +59,6 @@ export class InboxProcessor {
       return;
     }
     await this.inbox.finish(row.id, result.status, result.outcome);
+    this.logger.debug(`provider event ${row.provider}/${row.event_id} (inbox ${row.id}) ${result.status}: ${result.outcome}`);
   }
 }

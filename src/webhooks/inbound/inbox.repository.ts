@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { activeTraceparent } from '../../observability/trace-context.js';
 
 export type InboxStatus = 'received' | 'applied' | 'ignored' | 'dead';
 
@@ -16,10 +17,12 @@ export interface InboxRow {
   received_at: Date;
   processed_at: Date | null;
   next_attempt_at: Date;
+  /** The webhook request's, for the run that applies the event. */
+  traceparent: string | null;
 }
 
 /** What the CLI lists of an event: everything but the payload. */
-export type InboxSummary = Omit<InboxRow, 'payload'>;
+export type InboxSummary = Omit<InboxRow, 'payload' | 'traceparent'>;
 
 /**
  * The SQL of the provider inbox. A `received` event is due at `next_attempt_at`; whoever applies it
@@ -33,9 +36,9 @@ export class InboxRepository {
   /** The event's row id, or undefined when this provider's event is already stored (a duplicate). */
   async insert(m: EntityManager, provider: string, eventId: string, type: string, payload: string): Promise<string | undefined> {
     const rows: { id: string }[] = await m.query(
-      `INSERT INTO inbox_events (provider, event_id, type, payload) VALUES ($1, $2, $3, $4)
+      `INSERT INTO inbox_events (provider, event_id, type, payload, traceparent) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT ON CONSTRAINT uq_inbox_events_provider_event DO NOTHING RETURNING id::text`,
-      [provider, eventId, type, payload],
+      [provider, eventId, type, payload, activeTraceparent()],
     );
     return rows[0]?.id;
   }

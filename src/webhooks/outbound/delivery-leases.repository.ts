@@ -16,6 +16,8 @@ export interface DueDelivery {
   retryFrom: number;
   /** The lease's end as Postgres wrote it (text, to the microsecond): the fence of the outcome's update. */
   lease: string;
+  /** The event's: the trace of the request or job whose change the event reports. */
+  traceparent: string | null;
 }
 
 /** What an attempt ended in, as the worker decided it. */
@@ -46,6 +48,7 @@ interface LeasedRow {
   sequence: number;
   resource: string;
   event_created_at: Date;
+  traceparent: string | null;
 }
 
 /** The delivery worker's SQL: leasing due deliveries and recording what each attempt did. */
@@ -74,7 +77,7 @@ export class DeliveryLeasesRepository {
               ARRAY(SELECT s.secret FROM webhook_endpoint_secrets s
                      WHERE s.endpoint_id = l.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > now())
                      ORDER BY s.id) AS secrets,
-              ev.id AS event_id, ev.mode, ev.payment_id, ev.type, ev.sequence, ev.resource, ev.created_at AS event_created_at
+              ev.id AS event_id, ev.mode, ev.payment_id, ev.type, ev.sequence, ev.resource, ev.created_at AS event_created_at, ev.traceparent
          FROM leased l
          JOIN webhook_endpoints e ON e.id = l.endpoint_id
          JOIN events ev ON ev.id = l.event_id`,
@@ -89,6 +92,7 @@ export class DeliveryLeasesRepository {
       attempts: r.attempts,
       retryFrom: r.retry_from,
       lease: r.lease,
+      traceparent: r.traceparent,
       event: {
         id: r.event_id,
         merchant_id: r.merchant_id,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config.js';
+import { Tracing } from '../../observability/tracing.js';
 import { type AttemptOutcome, DeliveryLeasesRepository, type DueDelivery } from './delivery-leases.repository.js';
 import { webhookDeliveryAttemptsTotal } from './delivery-metrics.js';
 import { nextAttemptDelayMs } from './delivery-schedule.js';
@@ -26,6 +27,7 @@ export class DeliveryWorker {
     private readonly relay: OutboxRelay,
     private readonly leases: DeliveryLeasesRepository,
     private readonly sender: WebhookSender,
+    private readonly tracing: Tracing,
   ) {}
 
   /** The lease of one attempt: it must outlive the attempt, or another worker could send it alongside. */
@@ -79,14 +81,22 @@ export class DeliveryWorker {
     return attempts;
   }
 
+  /** In the trace of the change the event reports: the merchant's endpoint gets its traceparent. */
+  private deliver(delivery: DueDelivery): Promise<void> {
+    return this.tracing.runJob('webhook.deliver', delivery.traceparent, () => this.attempt(delivery));
+  }
+
   /** One attempt and its record; never throws (a failure to record leaves the lease to run out, and the delivery is sent again). */
-  private async deliver(delivery: DueDelivery): Promise<void> {
+  private async attempt(delivery: DueDelivery): Promise<void> {
     try {
       const result = await this.sender.send(delivery);
       const outcome = this.outcomeOf(delivery, result);
       const recorded = await this.leases.record(delivery, outcome, this.config.webhookDisableAfterMs);
-      if (recorded) webhookDeliveryAttemptsTotal.inc({ outcome: outcome.status === 'pending' ? 'retrying' : outcome.status });
-      else this.logger.warn(`delivery ${delivery.id}: its lease was lost before the attempt could be recorded`);
+      if (!recorded) this.logger.warn(`delivery ${delivery.id}: its lease was lost before the attempt could be recorded`);
+      else {
+        webhookDeliveryAttemptsTotal.inc({ outcome: outcome.status === 'pending' ? 'retrying' : outcome.status });
+        this.logger.debug(`delivery ${delivery.id} of ${delivery.event.id} attempt ${delivery.attempts + 1}: ${result.httpStatus ?? result.error} in ${result.latencyMs} ms, now ${outcome.status}`);
+      }
     } catch (error) {
       this.logger.error(`delivery ${delivery.id} failed: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { request } from 'undici';
 import { AppConfig } from '../../config/app-config.js';
 import { renderEvent } from '../../events/event.js';
+import { traceHeaders } from '../../observability/trace-context.js';
 import type { DueDelivery } from './delivery-leases.repository.js';
 import { PinnedAgents } from './pinned-agents.js';
 import { retryAfterMs } from './retry-after.js';
@@ -55,6 +56,8 @@ export class WebhookSender {
           'webhook-id': delivery.event.id,
           'webhook-timestamp': String(timestamp),
           'webhook-signature': webhookSignature(delivery.event.id, timestamp, body, delivery.secrets),
+          // The trace of the change the event reports, so the merchant can follow it into their own.
+          ...traceHeaders(),
         },
         body,
       });
