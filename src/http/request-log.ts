@@ -44,10 +44,9 @@ export class RequestLog extends LogController {
         ...(request.idempotencyOutcome && { 'idempay.idempotency_outcome': request.idempotencyOutcome }),
       });
     }
-    const fields = fieldsOf(request, statusCode, latencyMs);
     // The answer failed to go out: rare, and the line is then an error line, with the error.
-    if (error) this.logger.error({ ...(JSON.parse(`{${fields}}`) as object), err: error }, 'request');
-    else this.write?.(`${fields},"msg":"request"`);
+    if (error) this.logger.error({ ...(JSON.parse(`{${fieldsOf(request, statusCode, latencyMs)}}`) as object), err: error }, 'request');
+    else if (this.write) this.write(`${fieldsOf(request, statusCode, latencyMs)},"msg":"request"`);
   }
 }
 

@@ -39,9 +39,16 @@ export function createLogger(config: AppConfig, { destination, serializers }: Lo
   );
 }
 
-/** For a terminal (`npm start`): one readable line per entry, synchronous, which is fine for one person watching. */
+/** For a person at a terminal (`npm start`): one readable line per entry, written at once, in order with the rest. */
 function prettyStdout(): DestinationStream {
-  return pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  return pretty({
+    colorize: process.stdout.isTTY === true,
+    sync: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    messageFormat: '{if context}{context}: {end}{msg}',
+    ignore: 'pid,hostname,context',
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import { BatchSpanProcessor, type IdGenerator, type SpanExporter, TracerProvider
 import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { contextOf, useAsyncContext } from './trace-context.js';
+import { unrecordedContext } from './unrecorded-context.js';
 import { newSpanId, newTraceId } from './trace-ids.js';
 
 /** Span ids from the pool trace ids come from; a request's root span takes the trace id the request already has. */
@@ -64,7 +65,7 @@ export class Tracing {
       // Not recording: the caller's sampling decision goes on to the calls this request makes.
       const continued = typeof header === 'string' && header.includes(request.id);
       const traceFlags = continued ? Number.parseInt(header.trimEnd().slice(-2), 16) & TraceFlags.SAMPLED : TraceFlags.NONE;
-      return trace.setSpanContext(ROOT_CONTEXT, { traceId: request.id, spanId: newSpanId(), traceFlags });
+      return unrecordedContext(request.id, traceFlags);
     }
     let parent = ROOT_CONTEXT;
     if (header !== undefined) {
@@ -85,8 +86,8 @@ export class Tracing {
   }
 
   /** Ends the request's span (a context from `requestContext`) with what it came to. */
-  endRequest(request: Context, statusCode: number, attributes: Attributes): void {
-    const span = trace.getSpan(request);
+  endRequest(requestContext: Context, statusCode: number, attributes: Attributes): void {
+    const span = trace.getSpan(requestContext);
     if (!span?.isRecording()) return;
     span.setAttributes({ ...attributes, 'http.response.status_code': statusCode });
     if (statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -107,8 +108,8 @@ export class Tracing {
     const parent = traceparent ? contextOf({ traceparent }) : ROOT_CONTEXT;
     if (!this.tracer) {
       const caller = trace.getSpanContext(parent);
-      const own = { traceId: caller?.traceId ?? newTraceId(), spanId: newSpanId(), traceFlags: caller?.traceFlags ?? TraceFlags.NONE };
-      return context.with(trace.setSpanContext(ROOT_CONTEXT, own), work, undefined, own.traceId);
+      const traceId = caller?.traceId ?? newTraceId();
+      return context.with(unrecordedContext(traceId, caller?.traceFlags ?? TraceFlags.NONE), work, undefined, traceId);
     }
     return this.tracer.startActiveSpan(name, { kind: SpanKind.CONSUMER }, parent, (span) => ended(span, () => work(span.spanContext().traceId)));
   }
