@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Mode } from '../auth/auth-context.js';
 import type { PaymentStatus } from '../payments/payment.js';
+import type { AttemptRow } from '../webhooks/outbound/webhook-delivery.js';
 
 /**
  * A timestamp in microseconds since the epoch, as text (a bigint): what the timeline is ordered by.
@@ -110,15 +111,6 @@ export interface EventRecord {
   created_us: Micros;
 }
 
-export interface DeliveryAttemptRecord {
-  delivery_id: string;
-  attempt: number;
-  http_status: number | null;
-  error: string | null;
-  latency_ms: number;
-  created_at: Date;
-}
-
 export interface DeliveryRecord {
   id: string;
   event_id: string;
@@ -218,7 +210,7 @@ export class ConsolePaymentsRepository {
     );
   }
 
-  deliveryAttempts(payment: PaymentDetail, deliveryIds: string[]): Promise<DeliveryAttemptRecord[]> {
+  deliveryAttempts(payment: PaymentDetail, deliveryIds: string[]): Promise<AttemptRow[]> {
     return this.db.query(
       `SELECT delivery_id, attempt, http_status, error, latency_ms, created_at
          FROM webhook_delivery_attempts WHERE merchant_id = $1 AND delivery_id = ANY($2::text[]) ORDER BY delivery_id, attempt`,

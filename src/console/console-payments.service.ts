@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
   ConsolePaymentsRepository,
-  type DeliveryAttemptRecord,
   type DeliveryRecord,
   type EventRecord,
   type KeyRecord,
@@ -12,6 +11,7 @@ import {
   type RefundRecord,
   type TransitionRecord,
 } from './console-payments.repository.js';
+import type { AttemptRow } from '../webhooks/outbound/webhook-delivery.js';
 
 export const PAYMENTS_PAGE_SIZE = 50;
 
@@ -31,7 +31,7 @@ export type TimelineEntry = { at: Date; us: bigint } & (
   | { kind: 'event'; event: EventRecord }
   | { kind: 'key-unfinished'; key: KeyRecord }
   | { kind: 'key-finished'; key: KeyRecord }
-  | { kind: 'delivery'; delivery: DeliveryRecord; attempts: DeliveryAttemptRecord[] }
+  | { kind: 'delivery'; delivery: DeliveryRecord; attempts: AttemptRow[] }
 );
 
 /**
