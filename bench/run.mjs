@@ -95,7 +95,7 @@ async function main() {
 
 async function defaultRun(ctx) {
   const { admin, options } = ctx;
-  const wantsBefore = options.servers.length === 0 || options.servers.includes('idempay-before');
+  const wantsBefore = options.servers.length === 0 || options.servers.some((id) => id.startsWith('idempay-before'));
   const all = servers(ctx.runTag, wantsBefore ? await buildBefore(options.before, ctx.say) : undefined);
   const unknown = options.servers.filter((id) => !all.some((s) => s.id === id));
   if (unknown.length) throw new Error(`unknown server ${unknown.join(', ')}; there are ${all.map((s) => s.id).join(', ')}`);

@@ -83,30 +83,40 @@ export async function createApp(config: AppConfig, { logStream, spanExporter }: 
   // the server can finish closing as soon as they are sent instead of waiting on the clients'
   // keep-alive sockets, and a new request is told to go elsewhere; the health probes still answer.
   const shutdown = app.get(Shutdown);
-  fastify.addHook('onRequest', async (request, reply) => {
-    reply.header('trace-id', request.id);
+  // The app's hooks take a callback rather than return a promise: one promise and one microtask
+  // fewer per hook and request.
+  fastify.addHook('onRequest', (request, reply, done) => {
     requestStarted(request, reply);
     if (shutdown.draining && !request.url.startsWith('/health/')) {
       const body = problemBody('service-unavailable', 'The server is shutting down; retry on another instance.', request.id);
-      return reply.code(503).headers({ 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': '1' }).send(JSON.stringify(body));
+      reply.code(503).headers({ 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': '1' }).send(JSON.stringify(body));
+      return;
     }
     // Before authentication: the key is exposed whether or not it is valid. An unknown route stays a 404.
     if (!request.is404 && queryCarriesSecretKey(request.url)) {
-      throw new ProblemError(
-        'api-key-in-url',
-        'Send your secret key in the "Authorization: Bearer sk_…" header, never in the URL: URLs are kept in logs, proxies and browser history. Treat a key sent this way as exposed and roll it.',
+      done(
+        new ProblemError(
+          'api-key-in-url',
+          'Send your secret key in the "Authorization: Bearer sk_…" header, never in the URL: URLs are kept in logs, proxies and browser history. Treat a key sent this way as exposed and roll it.',
+        ),
       );
+      return;
     }
+    done();
   });
-  fastify.addHook('onResponse', async (request) => requestAnswered(request));
+  fastify.addHook('onResponse', (request, _reply, done) => {
+    requestAnswered(request);
+    done();
+  });
   // Recorded only where someone can read them.
   if (metricsServed(config)) registerRequestMetrics(fastify);
   const deprecation = v1DeprecationHeaders(config);
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     if (shutdown.draining) reply.header('connection', 'close');
     if (deprecation && request.url.startsWith('/v1/')) reply.headers(deprecation);
     reply.header('x-content-type-options', API_HEADERS['x-content-type-options']);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', API_HEADERS['cache-control']);
+    done(null, payload);
   });
   app.useGlobalFilters(new ProblemFilter());
   await app.init();

@@ -57,13 +57,14 @@ export function servers(runTag, before) {
           {
             id: 'idempay-before',
             label: `idempay at ${before.commit.slice(0, 7)}`,
-            what: `idempay built at ${before.commit.slice(0, 12)}, before its JSON request logs, metrics, tracing and rate limit, with LOG_LEVEL=error as every earlier run measured it (no request log at all)`,
+            what: `idempay built at ${before.commit.slice(0, 12)}, before its JSON request logs, metrics, tracing and rate limit, as users ran it: its defaults (LOG_LEVEL=info, Fastify's request log of two lines per request), stdout to a file`,
             script: 'dist/main.js',
             root: before.dir,
             database: 'idempay_bench_before',
             readyLine: 'idempay listening',
             charges: true,
             idempay: true,
+            env: { LOG_LEVEL: 'info' },
             logFile: logFile('idempay-before'),
           },
         ]
@@ -80,5 +81,22 @@ export function servers(runTag, before) {
       env: AS_USERS_RUN_IT,
       logFile: logFile('idempay'),
     },
+    // After idempay: of the two old builds it is compared with, one runs before it and one after.
+    ...(before
+      ? [
+          {
+            id: 'idempay-before-quiet',
+            label: `idempay at ${before.commit.slice(0, 7)}, no request log`,
+            what: `the same build with LOG_LEVEL=error, as the runs before issue 11 measured it: no request log at all`,
+            script: 'dist/main.js',
+            root: before.dir,
+            database: 'idempay_bench_before_quiet',
+            readyLine: 'idempay listening',
+            charges: true,
+            idempay: true,
+            logFile: logFile('idempay-before-quiet'),
+          },
+        ]
+      : []),
   ];
 }

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ProblemError } from '../errors/problem.js';
-import { modeOfKey } from './api-key.js';
+import { bearerKeyHashOf, bearerKeyOf, modeOfKey } from './api-key.js';
 import { MerchantsService } from './merchants.service.js';
 import { PUBLIC_ROUTE } from './public.decorator.js';
 
@@ -26,9 +26,8 @@ export class ApiKeyGuard implements CanActivate {
     if (!header) {
       throw new ProblemError('api-key-missing', 'Send your secret key as "Authorization: Bearer sk_test_…".');
     }
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const key = match?.[1];
-    const auth = key && modeOfKey(key) ? await this.merchants.authenticate(key) : undefined;
+    const key = bearerKeyOf(header);
+    const auth = key && modeOfKey(key) ? await this.merchants.authenticate(bearerKeyHashOf(request)!) : undefined;
     if (!auth) throw new ProblemError('api-key-invalid', 'The API key is unknown or revoked.');
     request.auth = auth;
     return true;

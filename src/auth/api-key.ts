@@ -1,9 +1,31 @@
 import { hash, randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { Mode } from './auth-context.js';
 
-/** One-shot (every authenticated request hashes its key, and the rate limit once more): a third of createHash's cost. */
+/** One-shot (every authenticated request hashes its key): a third of createHash's cost. */
 export function hashApiKey(key: string): string {
   return hash('sha256', key, 'hex');
+}
+
+const BEARER = /^Bearer\s+(\S+)$/i;
+const KEY_HASH = Symbol('bearer key hash');
+
+/** The key an `Authorization: Bearer …` header carries. */
+export function bearerKeyOf(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header)?.[1];
+}
+
+/**
+ * The hash of the request's bearer key, made once per request: the rate limit counts by it before the
+ * key is looked up, and authentication looks the key up by it.
+ */
+export function bearerKeyHashOf(request: FastifyRequest): string | undefined {
+  const memo = request as FastifyRequest & { [KEY_HASH]?: string | null };
+  if (memo[KEY_HASH] === undefined) {
+    const key = bearerKeyOf(request.headers.authorization);
+    memo[KEY_HASH] = key === undefined ? null : hashApiKey(key);
+  }
+  return memo[KEY_HASH] ?? undefined;
 }
 
 /** A new secret key (`sk_test_…` or `sk_live_…`); only its hash is ever stored. */

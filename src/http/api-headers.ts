@@ -4,3 +4,8 @@
  * their own `Cache-Control` keep it.
  */
 export const API_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
+
+/** A URL (or route template) of the API's versioned routes, where merchants' requests go. */
+export function isApiUrl(url: string): boolean {
+  return url.startsWith('/v1/') || url.startsWith('/v2/');
+}

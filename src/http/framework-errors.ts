@@ -18,6 +18,6 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
   const body = problemBody(code, detail, request.id);
   void reply
     .code(body.status)
-    .headers({ ...request.server.securityHeaders, ...API_HEADERS, 'trace-id': request.id, 'content-type': PROBLEM_CONTENT_TYPE })
+    .headers({ ...request.server.securityHeadersFor(request.url), ...API_HEADERS, 'trace-id': request.id, 'content-type': PROBLEM_CONTENT_TYPE })
     .send(JSON.stringify(body));
 }

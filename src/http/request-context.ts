@@ -10,13 +10,16 @@ declare module 'fastify' {
 }
 
 /**
- * Runs each request in its trace context, from its first hook on. Fastify reads a body in the
- * connection's context, not the request's, so the context is entered again once the body is in.
+ * Runs each request in its trace context, from its first hook on, and names its trace in `Trace-Id`.
+ * Fastify reads a body in the connection's context, not the request's, so the context is entered
+ * again once the body is in.
  * Registered before any other hook, so that every hook after it sees the context too.
  */
 export function registerRequestContext(fastify: FastifyInstance, tracing: Tracing): void {
   fastify.decorateRequest('traceContext', null);
-  fastify.addHook('onRequest', (request, _reply, done) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    // Here, so that an answer made by any hook after this one (a CORS preflight, a 429) quotes it too.
+    reply.header('trace-id', request.id);
     request.traceContext = tracing.requestContext(request);
     context.with(request.traceContext, done);
   });

@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger, type SerializerFn } from 'pino';
 import pretty from 'pino-pretty';
 import type { AppConfig } from '../config/app-config.js';
+import { batchedStdout } from './batched-stdout.js';
 import { REDACTED, REDACTED_PATHS, scrubSecrets } from './redaction.js';
 import { activeTraceId } from './trace-context.js';
 
@@ -22,8 +23,7 @@ function traceFields(fields: { trace_id?: unknown }): object {
 
 /**
  * The process's one logger: JSON lines at LOG_LEVEL, each with the trace id of the request or job
- * that wrote it, secrets redacted (redaction.ts). Written to stdout asynchronously, so a line never
- * waits for the terminal or the pipe; pino writes out what is still buffered when the process exits.
+ * that wrote it, secrets redacted (redaction.ts), written to stdout in batches (batched-stdout.ts).
  */
 export function createLogger(config: AppConfig, { destination, serializers }: LoggerOptions = {}): Logger {
   return pino(
@@ -35,7 +35,7 @@ export function createLogger(config: AppConfig, { destination, serializers }: Lo
       mixinMergeStrategy: (fields: object, trace: object) => (trace === NONE ? fields : Object.assign(trace, fields)),
       hooks: { streamWrite: scrubSecrets },
     },
-    destination ?? (config.logFormat === 'pretty' ? prettyStdout() : pino.destination({ dest: 1, sync: false })),
+    destination ?? (config.logFormat === 'pretty' ? prettyStdout() : batchedStdout()),
   );
 }
 

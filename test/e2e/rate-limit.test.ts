@@ -3,6 +3,7 @@ import { createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
+import { MemoryBudgets } from '../../src/http/rate-limit-memory.js';
 import { freePort } from '../support/free-port.js';
 import { type ApiResponse, call, chargesFor, createMerchant, resetStack, sleep, type Stack, startStack, totalCharges, visa } from '../support/harness.js';
 
@@ -138,6 +139,32 @@ describe('a budget of writes and one of reads per API key, in memory', () => {
   });
 });
 
+describe('budgets kept in memory', () => {
+  it('count each client in a window of its own, opened by its first request, and start it afresh when it ends', () => {
+    const budgets = new MemoryBudgets(1_000, 100);
+    expect(budgets.spend('a', 10_000)).toEqual({ used: 1, endsAt: 11_000 });
+    expect(budgets.spend('a', 10_999)).toEqual({ used: 2, endsAt: 11_000 });
+    expect(budgets.spend('b', 10_500)).toEqual({ used: 1, endsAt: 11_500 });
+    expect(budgets.spend('a', 11_000)).toEqual({ used: 1, endsAt: 12_000 });
+    expect(budgets.spend('b', 11_499)).toEqual({ used: 2, endsAt: 11_500 });
+  });
+
+  it('hold only open windows, and at most their capacity of clients, however many clients come', () => {
+    const budgets = new MemoryBudgets(1_000, 50);
+    for (let i = 0; i < 10_000; i++) budgets.spend(`client-${i}`, 10_000 + i);
+    // Ten a millisecond would be 1,000 open windows: the capacity holds.
+    expect(budgets.size).toBe(50);
+    // Past every window's end, a new client's first request drops them all.
+    budgets.spend('late', 100_000);
+    expect(budgets.size).toBe(1);
+    // The most recent clients were kept with their count.
+    const recent = new MemoryBudgets(1_000, 3);
+    for (const client of ['a', 'b', 'c', 'd']) recent.spend(client, 0);
+    expect(recent.spend('d', 1).used).toBe(2);
+    expect(recent.spend('a', 1).used).toBe(1);
+  });
+});
+
 describe('a budget set to 0', () => {
   let stack: Stack;
 
@@ -205,7 +232,7 @@ describe('one budget for several instances, in Redis', () => {
     expect(await count(first, 'payments')).toBe(4);
     expect(totalCharges(first) + totalCharges(second)).toBe(4);
 
-    const hashed = createHash('sha256').update(merchant.test_key).digest('base64url');
+    const hashed = createHash('sha256').update(merchant.test_key).digest('hex');
     expect(await keysUnder(prefix)).toEqual([`${prefix}rate-limit:w:${hashed}`]);
     expect(await redis.get(`${prefix}rate-limit:w:${hashed}`)).toBe('6');
     expect(await keysUnder(`*${merchant.test_key}`)).toEqual([]);

@@ -30,7 +30,28 @@ describe('security headers (helmet), CORS off', () => {
     merchant = await createMerchant(stack);
   });
 
-  it('every answer carries them with HSTS, each once, next to nosniff and no-store; no CORS header anywhere', async () => {
+  /** Only a rendered HTML page needs these; the API's JSON answers go without them. */
+  const PAGE_ONLY = ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection'];
+
+  function expectCommonHeaders(res: ApiResponse): void {
+    expect({
+      hsts: res.headers.get('strict-transport-security'),
+      frame: res.headers.get('x-frame-options'),
+      referrer: res.headers.get('referrer-policy'),
+      resource: res.headers.get('cross-origin-resource-policy'),
+      nosniff: res.headers.get('x-content-type-options'),
+      cors: corsHeaders(res),
+    }).toEqual({
+      hsts: 'max-age=31536000; includeSubDomains',
+      frame: 'DENY',
+      referrer: 'no-referrer',
+      resource: 'same-origin',
+      nosniff: 'nosniff',
+      cors: [],
+    });
+  }
+
+  it("every API answer carries HSTS, no framing, no referrer, a CSP allowing nothing, nosniff and no-store, each once, and none of a page's headers; no CORS header", async () => {
     const key = merchant.test_key;
     const idempotencyKey = randomUUID();
     const created = await call(stack.baseUrl, 'POST', '/v1/payments', visa, { key, idempotencyKey, headers: { origin: 'https://shop.example.com' } });
@@ -44,31 +65,28 @@ describe('security headers (helmet), CORS off', () => {
       await call(stack.baseUrl, 'GET', '/v1/payments/pay_missing', undefined, { key }),
       await call(stack.baseUrl, 'GET', '/v1/payments/pay%FF', undefined, { key }),
       await call(stack.baseUrl, 'GET', `/v1/payments/${'x'.repeat(120)}`, undefined, { key }),
-      await call(stack.baseUrl, 'GET', '/nowhere', undefined, {}),
+      await call(stack.baseUrl, 'GET', '/v1/nowhere', undefined, {}),
       await call(stack.baseUrl, 'GET', `/v1/payments?api_key=${key}`, undefined, {}),
     ];
     expect(answers.map((res) => res.status)).toEqual([201, 201, 200, 200, 400, 401, 404, 400, 404, 404, 400]);
     for (const res of answers) {
-      expect({
-        hsts: res.headers.get('strict-transport-security'),
-        frame: res.headers.get('x-frame-options'),
-        referrer: res.headers.get('referrer-policy'),
-        opener: res.headers.get('cross-origin-opener-policy'),
-        resource: res.headers.get('cross-origin-resource-policy'),
-        nosniff: res.headers.get('x-content-type-options'),
-        cache: res.headers.get('cache-control'),
-        cors: corsHeaders(res),
-      }).toEqual({
-        hsts: 'max-age=31536000; includeSubDomains',
-        frame: 'DENY',
-        referrer: 'no-referrer',
-        opener: 'same-origin',
-        resource: 'same-origin',
-        nosniff: 'nosniff',
-        cache: 'no-store',
-        cors: [],
-      });
-      // Pages this process serves load scripts and styles from itself only, never inline, and are never framed.
+      expectCommonHeaders(res);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(PAGE_ONLY.filter((name) => res.headers.has(name))).toEqual([]);
+    }
+  });
+
+  it("everything else (a 404, health, the spec's file) carries a page's headers too, and a CSP loading from this origin only, never inline", async () => {
+    const answers = [
+      await call(stack.baseUrl, 'GET', '/nowhere', undefined, {}),
+      await call(stack.baseUrl, 'GET', '/health/live', undefined, { spec: false }),
+      await call(stack.baseUrl, 'GET', '/openapi/v1.yaml', undefined, { spec: false }),
+    ];
+    expect(answers.map((res) => res.status)).toEqual([404, 200, 200]);
+    for (const res of answers) {
+      expectCommonHeaders(res);
+      expect({ opener: res.headers.get('cross-origin-opener-policy'), xss: res.headers.get('x-xss-protection') }).toEqual({ opener: 'same-origin', xss: '0' });
       const csp = directives(res.headers.get('content-security-policy'));
       expect(csp).toMatchObject({ 'default-src': ["'self'"], 'script-src': ["'self'"], 'style-src': ["'self'"], 'frame-ancestors': ["'none'"], 'object-src': ["'none'"] });
       expect(csp['upgrade-insecure-requests']).toBeUndefined();
@@ -164,7 +182,7 @@ describe('CORS from CORS_ORIGINS', () => {
     }
   });
 
-  it('a preflight from an allowed origin allows the methods and the request headers merchants send', async () => {
+  it('a preflight from an allowed origin allows the methods and the request headers merchants send, and quotes its trace id', async () => {
     // A preflight is answered for any path by the CORS layer; it is not an operation of the spec.
     const res = await fetch(`${stack.baseUrl}/v1/payments/pay_123`, {
       method: 'OPTIONS',
@@ -178,6 +196,7 @@ describe('CORS from CORS_ORIGINS', () => {
     expect(list('access-control-allow-headers')).toEqual(expect.arrayContaining(['authorization', 'content-type', 'idempotency-key', 'traceparent']));
     expect(res.headers.get('access-control-max-age')).toBe('600');
     expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    expect(res.headers.get('trace-id')).toMatch(/^[0-9a-f]{32}$/);
     expect(res.headers.get('ratelimit-policy')).toBeNull();
   });
 
