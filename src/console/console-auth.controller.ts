@@ -3,6 +3,7 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/public.decorator.js';
 import { ConsoleErrorFilter } from './console-error.filter.js';
+import { ConsoleLoginAttempts } from './console-login-attempts.js';
 import { redirect, sendPage } from './console-reply.js';
 import { ConsoleSessionGuard, formOf } from './console-session.guard.js';
 import { ConsoleSessions } from './console-sessions.js';
@@ -15,7 +16,10 @@ import { loginPage } from './views/login.page.js';
 @Controller('console')
 @UseFilters(ConsoleErrorFilter)
 export class ConsoleAuthController {
-  constructor(private readonly sessions: ConsoleSessions) {}
+  constructor(
+    private readonly sessions: ConsoleSessions,
+    private readonly attempts: ConsoleLoginAttempts,
+  ) {}
 
   @Get('login')
   loginForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply): FastifyReply {
@@ -26,8 +30,16 @@ export class ConsoleAuthController {
   @Post('login')
   @RouteConfig(FORM_BODY)
   login(@Req() request: FastifyRequest, @Res() reply: FastifyReply): FastifyReply {
+    const waitSeconds = this.attempts.refusedFor(request.ip);
+    if (waitSeconds !== undefined) {
+      reply.header('retry-after', String(waitSeconds));
+      return sendPage(reply, 429, loginPage(`Too many wrong tokens from this address: try again in ${Math.ceil(waitSeconds / 60)} min.`));
+    }
     const token = formOf(request).get('token') ?? '';
-    if (!this.sessions.tokenMatches(token)) return sendPage(reply, 401, loginPage('That is not the admin token.'));
+    if (!this.sessions.tokenMatches(token)) {
+      this.attempts.failed(request.ip);
+      return sendPage(reply, 401, loginPage('That is not the admin token.'));
+    }
     return redirect(reply, '/console', sessionCookie(request, this.sessions.issue(), this.sessions.ttlMs));
   }
 

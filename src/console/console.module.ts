@@ -9,6 +9,7 @@ import { ConsolePaymentsRepository } from './console-payments.repository.js';
 import { ConsolePaymentsService } from './console-payments.service.js';
 import { ConsoleProvidersController } from './console-providers.controller.js';
 import { ConsoleProvidersService } from './console-providers.service.js';
+import { ConsoleLoginAttempts } from './console-login-attempts.js';
 import { ConsoleSessions } from './console-sessions.js';
 import { ConsoleWebhooksController } from './console-webhooks.controller.js';
 import { ConsoleWebhooksRepository } from './console-webhooks.repository.js';
@@ -25,6 +26,7 @@ import { FormBodyParser } from './form-body.js';
   providers: [
     FormBodyParser,
     ConsoleSessions,
+    ConsoleLoginAttempts,
     ConsolePaymentsRepository,
     ConsolePaymentsService,
     ConsoleWebhooksRepository,

@@ -36,6 +36,12 @@ export class MemoryBudgets {
     return spent;
   }
 
+  /** What the client has spent in its open window, without spending; undefined when it has none. */
+  peek(client: string, now: number): Spent | undefined {
+    const open = this.windows.get(client);
+    return open !== undefined && open.endsAt > now ? open : undefined;
+  }
+
   /** Clients with a window still counted. */
   get size(): number {
     return this.windows.size;

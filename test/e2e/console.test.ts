@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { AppConfig, loadConfig } from '../../src/config/app-config.js';
+import { LOGIN_FAILURES_ALLOWED } from '../../src/console/console-login-attempts.js';
 import { ConsoleSessions } from '../../src/console/console-sessions.js';
 import { chargeKeyOf } from '../../src/payments/payment.js';
 import { InboxProcessor } from '../../src/webhooks/inbound/inbox-processor.js';
@@ -403,5 +404,32 @@ describe('with ADMIN_TOKEN', () => {
     expect(page.status).toBe(400);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(csrfOf(page)).toBeTruthy();
+  });
+});
+
+describe('wrong admin tokens from one address', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ adminToken: ADMIN_TOKEN });
+  });
+  afterAll(() => stack.close());
+
+  it(`are refused with 429 and Retry-After after ${LOGIN_FAILURES_ALLOWED}, the right token too, until the window ends; logging in never counts`, async () => {
+    for (let i = 0; i < 3; i++) expect((await postForm(stack.baseUrl, '/console/login', { token: ADMIN_TOKEN })).status).toBe(303);
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i++) {
+      expect((await postForm(stack.baseUrl, '/console/login', { token: `wrong-token-number-${i}` })).status).toBe(401);
+    }
+    for (const token of ['one-more-wrong-token', ADMIN_TOKEN]) {
+      const refused = await postForm(stack.baseUrl, '/console/login', { token });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('set-cookie')).toBeNull();
+      expect(refused.text).toContain('Too many wrong tokens from this address');
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(14 * 60);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    }
+    // The API's own budgets are not the console's: merchants' requests go on.
+    expect((await call(stack.baseUrl, 'GET', '/v1/payments', undefined, { key: (await createMerchant(stack)).test_key })).status).toBe(200);
   });
 });
