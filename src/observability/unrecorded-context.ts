@@ -5,57 +5,20 @@ import { newSpanId } from './trace-ids.js';
 const SPAN_KEY = createContextKey('OpenTelemetry Context Key SPAN');
 
 /**
- * A request's or job's span when nothing is recorded: its trace id and sampling flag, and a span id
- * drawn only when something asks for it (a call out, a row a job carries on), which a replay never does.
+ * A request's or job's span context when nothing is recorded: its trace id and sampling flag, and a
+ * span id drawn only when something reads it (a call out, a row a job carries on), which a replay
+ * never does.
  */
-class UnrecordedSpan implements Span {
-  private context: SpanContext | undefined;
-
-  constructor(
-    private readonly traceId: string,
-    private readonly traceFlags: number,
-  ) {}
-
-  spanContext(): SpanContext {
-    this.context ??= { traceId: this.traceId, spanId: newSpanId(), traceFlags: this.traceFlags };
-    return this.context;
-  }
-
-  setAttribute(): this {
-    return this;
-  }
-
-  setAttributes(): this {
-    return this;
-  }
-
-  addEvent(): this {
-    return this;
-  }
-
-  addLink(): this {
-    return this;
-  }
-
-  addLinks(): this {
-    return this;
-  }
-
-  setStatus(): this {
-    return this;
-  }
-
-  updateName(): this {
-    return this;
-  }
-
-  end(): void {}
-
-  isRecording(): boolean {
-    return false;
-  }
-
-  recordException(): void {}
+function lazySpanContext(traceId: string, traceFlags: number): SpanContext {
+  let spanId: string | undefined;
+  return {
+    traceId,
+    traceFlags,
+    get spanId() {
+      spanId ??= newSpanId();
+      return spanId;
+    },
+  };
 }
 
 /**
@@ -80,5 +43,6 @@ class SpanOnlyContext implements Context {
 
 /** The context of a request or job whose spans are not recorded: only its trace context, made cheaply. */
 export function unrecordedContext(traceId: string, traceFlags: number): Context {
-  return new SpanOnlyContext(new UnrecordedSpan(traceId, traceFlags));
+  // The API's own non-recording span, around a span context that draws its id late.
+  return new SpanOnlyContext(trace.wrapSpanContext(lazySpanContext(traceId, traceFlags)));
 }
