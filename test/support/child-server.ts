@@ -10,9 +10,9 @@ export interface ChildServer {
   exited: Promise<number | string>;
 }
 
-/** The built server (`dist/main.js`, made by `npm test`'s pretest) as a real child process. */
+/** The built server (`dist/main.js`, made by `npm test`'s pretest) as a real child process, on `env.PORT` or a free port. */
 export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
     // The rate limits as the in-process stacks have them (harness.ts): on, but never reached.
     env: { ...process.env, LOG_LEVEL: 'error', HOST: '127.0.0.1', PORT: String(port), JOBS_ENABLED: 'false', RATE_LIMIT_WRITES: '1000000', RATE_LIMIT_READS: '1000000', ...env },
