@@ -39,6 +39,13 @@ export interface CheckOptions {
   settled?: boolean;
   /** Every idempotency key is finished: none still claimed or stranded. */
   unlocked?: boolean;
+  /** No state change made twice: each transition of a payment and each event (but `payment.updated`) once. */
+  processedOnce?: boolean;
+  /**
+   * The `webhook-id`s an always-2xx receiver got: every event reached it, and with `once` none twice
+   * (a kill -9 between the receiver's 2xx and its record may rightly send one again).
+   */
+  deliveries?: { received: string[]; once: boolean };
 }
 
 const CREATES = [
@@ -191,6 +198,30 @@ export class History {
       if (options.unlocked) {
         const open = await db.query(`SELECT key, recovery_point FROM idempotency_keys WHERE merchant_id = $1 AND recovery_point <> 'finished'`, [options.merchantId]);
         for (const k of open.rows) violations.push(`idempotency key ${k.key} is unfinished at ${k.recovery_point}`);
+      }
+      if (options.processedOnce) {
+        const twice = await db.query(
+          `SELECT payment_id, from_status, to_status, count(*)::int AS n FROM payment_transitions WHERE merchant_id = $1
+            GROUP BY 1, 2, 3 HAVING count(*) > 1`,
+          [options.merchantId],
+        );
+        for (const t of twice.rows) violations.push(`payment ${t.payment_id} went ${t.from_status} → ${t.to_status} ${t.n} times`);
+        const events = await db.query(
+          `SELECT type, data->>'id' AS object, count(*)::int AS n FROM events WHERE merchant_id = $1 AND type <> 'payment.updated'
+            GROUP BY 1, 2 HAVING count(*) > 1`,
+          [options.merchantId],
+        );
+        for (const e of events.rows) violations.push(`${e.type} of ${e.object} was recorded ${e.n} times`);
+      }
+      if (options.deliveries) {
+        const received = new Map<string, number>();
+        for (const id of options.deliveries.received) received.set(id, (received.get(id) ?? 0) + 1);
+        const events = await db.query(`SELECT id FROM events WHERE merchant_id = $1`, [options.merchantId]);
+        for (const { id } of events.rows) {
+          const n = received.get(id) ?? 0;
+          if (n === 0) violations.push(`event ${id} never reached the endpoint`);
+          if (n > 1 && options.deliveries.once) violations.push(`event ${id} reached the endpoint ${n} times`);
+        }
       }
     } finally {
       await db.end();
