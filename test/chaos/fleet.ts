@@ -121,3 +121,17 @@ export async function createMerchantWithCli(databaseUrl: string, name = 'Chaos m
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * A two-second lease, so a key a killed process held is taken over soon, and the budgets and
+ * database timeouts that must fit inside it; long enough for a loaded two-core machine.
+ */
+export const CHAOS_TIMING = {
+  IDEMPOTENCY_LEASE_MS: '2000',
+  REQUEST_BUDGET_MS: '1800',
+  PROVIDER_BUDGET_MS: '1500',
+  PROVIDER_TIMEOUT_MS: '1000',
+  DATABASE_STATEMENT_TIMEOUT_MS: '1500',
+  DATABASE_LOCK_TIMEOUT_MS: '1000',
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1500',
+} as const;

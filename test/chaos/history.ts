@@ -207,7 +207,7 @@ export class History {
         );
         for (const t of twice.rows) violations.push(`payment ${t.payment_id} went ${t.from_status} → ${t.to_status} ${t.n} times`);
         const events = await db.query(
-          `SELECT type, data->>'id' AS object, count(*)::int AS n FROM events WHERE merchant_id = $1 AND type <> 'payment.updated'
+          `SELECT type, COALESCE(refund_id, payment_id) AS object, count(*)::int AS n FROM events WHERE merchant_id = $1 AND type <> 'payment.updated'
             GROUP BY 1, 2 HAVING count(*) > 1`,
           [options.merchantId],
         );

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Idempay, IdempayError } from '../../sdk/src/index.js';
 import type { CreatedMerchant } from '../../src/auth/merchants.service.js';
 import { runMigrations } from '../../src/database/migrations.js';
-import { SHORT_LEASE_ENV, visa } from '../support/harness.js';
+import { visa } from '../support/harness.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { LONG, recordFigures } from './figures.js';
-import { ApiInstance, balancingFetch, createMerchantWithCli, SandboxProcess, sleep } from './fleet.js';
+import { ApiInstance, CHAOS_TIMING, balancingFetch, createMerchantWithCli, SandboxProcess, sleep } from './fleet.js';
 import { History } from './history.js';
 import { untilQuiet } from './quiet.js';
 
@@ -34,7 +34,7 @@ beforeAll(async () => {
   // Provider calls that take a while, so kills land inside them as well as between them.
   sandbox = await SandboxProcess.start({ SANDBOX_LATENCY_MS: '40', SANDBOX_JITTER_MS: '80' });
   const env = {
-    ...SHORT_LEASE_ENV,
+    ...CHAOS_TIMING,
     DATABASE_URL: database.url,
     SANDBOX_URL: sandbox.url,
     JOBS_ENABLED: 'true',
@@ -90,6 +90,8 @@ it(`${KILLS} kill -9s of two alternating instances under creates and refunds: no
 
   const worker = async () => {
     while (running) {
+      // A steady flow rather than all the CPU: the restarts must not starve on a two-core machine.
+      await sleep(20 + Math.random() * 60);
       const amount = 1_000 + Math.floor(Math.random() * 9_000);
       const paymentKey = `pay-${randomUUID()}`;
       const payment = await persist(() => idempay.payments.create({ ...visa, amount }, { idempotencyKey: paymentKey }));
