@@ -39,8 +39,14 @@ export class PostgresCluster {
     const user = runAs();
     if (user) await chown(dir, user.uid, user.gid);
     const cluster = new PostgresCluster(dir, await freePort(), user);
-    await cluster.ctl(initdb, ['-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-    await cluster.startServer();
+    try {
+      await cluster.ctl(initdb, ['-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+      await cluster.startServer();
+    } catch (error) {
+      // The caller never gets the cluster to destroy: nothing may be left running or on disk.
+      await cluster.destroy();
+      throw error;
+    }
     return cluster;
   }
 
