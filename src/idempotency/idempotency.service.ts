@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context.js';
 import { AppConfig } from '../config/app-config.js';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody, Refusal } from '../errors/problem.js';
 import { ClaimedKey, FINISHED, IdempotentCall, type IdempotentRequest } from './claimed-key.js';
 import { differingFields, fingerprint } from './fingerprint.js';
@@ -37,6 +38,9 @@ export class KeyReusedError extends ProblemError {
   }
 }
 
+/** How often leases given back while the database was away are written again, until it answers. */
+const RELEASE_RETRY_MS = 100;
+
 export function fingerprintOf(request: IdempotentRequest): string {
   return fingerprint({ method: request.method, path: request.path, body: request.body });
 }
@@ -50,8 +54,16 @@ function storedProblem(error: ProblemError, traceId: string, path: string): Stor
 }
 
 @Injectable()
-export class IdempotencyService {
+export class IdempotencyService implements OnApplicationShutdown {
   private readonly logger = new Logger(IdempotencyService.name);
+  /**
+   * Leases this process gave back while the database could not be written (owner → key id): their
+   * requests have ended, but their rows still say "in use" for up to a lease. Written again until the
+   * database answers, and meanwhile a retry reaching this process takes its key over at once.
+   */
+  private readonly unreleased = new Map<string, string>();
+  private releaseRetry: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly db: DataSource,
@@ -106,7 +118,7 @@ export class IdempotencyService {
       const existing = await this.keys.lockByKey(m, auth, key, this.config.idempotencyLeaseMs);
       if (!existing) return undefined;
       if (existing.fingerprint !== call.fingerprint || existing.recovery_point === FINISHED) return this.answerExisting(existing, call);
-      if (existing.lease_fresh) throw keyInUse();
+      if (existing.lease_fresh && !this.unreleased.has(existing.locked_by!)) throw keyInUse();
       await this.keys.takeLease(m, existing.id, call.owner);
       return this.proceed(call, existing);
     });
@@ -200,8 +212,41 @@ export class IdempotencyService {
     return result;
   }
 
-  private release(key: ClaimedKey): Promise<void> {
-    return this.keys.release(key.id, key.owner).catch((e: unknown) => this.logger.error(`could not release key ${key.id}: ${String(e)}`));
+  private async release(key: ClaimedKey): Promise<void> {
+    try {
+      await this.keys.release(key.id, key.owner);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) {
+        this.logger.error(`could not release key ${key.id}: ${String(error)}`);
+        return;
+      }
+      this.logger.warn(`could not release key ${key.id} yet, trying again until the database answers: ${String(error)}`);
+      this.unreleased.set(key.owner, key.id);
+      this.retryReleases();
+    }
+  }
+
+  /** In the order they failed; the first that fails again waits for the next round. A key taken over since stays with its new owner. */
+  private retryReleases(): void {
+    if (this.closed) return;
+    this.releaseRetry ??= setTimeout(async () => {
+      for (const [owner, id] of this.unreleased) {
+        try {
+          await this.keys.release(id, owner);
+        } catch {
+          break;
+        }
+        this.unreleased.delete(owner);
+      }
+      this.releaseRetry = undefined;
+      if (this.unreleased.size > 0) this.retryReleases();
+    }, RELEASE_RETRY_MS);
+  }
+
+  /** What is still unwritten is left to the lease: its keys are free once it runs out, as after a crash. */
+  onApplicationShutdown(): void {
+    this.closed = true;
+    clearTimeout(this.releaseRetry);
   }
 
   /** Deletes keys stranded at `started` (see IdempotencyRepository.deleteStaleStarted); returns how many. */

