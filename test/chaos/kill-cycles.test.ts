@@ -18,7 +18,7 @@ import { untilQuiet } from './quiet.js';
  * key is left locked and every event reached the merchant's endpoint.
  */
 const KILLS = LONG ? 200 : 10;
-const WORKERS = LONG ? 8 : 4;
+const WORKERS = LONG ? 6 : 2;
 
 let database: ScratchDatabase;
 let sandbox: SandboxProcess;
@@ -28,11 +28,11 @@ const instances: ApiInstance[] = [];
 const history = new History();
 
 beforeAll(async () => {
+  // Provider calls that take a while, so kills land inside them as well as between them.
+  const sandboxStarted = SandboxProcess.start({ SANDBOX_LATENCY_MS: '40', SANDBOX_JITTER_MS: '80' }).then((started) => (sandbox = started));
   database = await createScratchDatabase('kill_cycles');
   await runMigrations(database.url);
-  merchant = await createMerchantWithCli(database.url);
-  // Provider calls that take a while, so kills land inside them as well as between them.
-  sandbox = await SandboxProcess.start({ SANDBOX_LATENCY_MS: '40', SANDBOX_JITTER_MS: '80' });
+  [merchant] = await Promise.all([createMerchantWithCli(database.url), sandboxStarted]);
   const env = {
     ...CHAOS_TIMING,
     DATABASE_URL: database.url,
@@ -111,7 +111,7 @@ it(`${KILLS} kill -9s of two alternating instances under creates and refunds: no
   const started = Date.now();
   const load = Promise.all(Array.from({ length: WORKERS }, worker));
   for (let kill = 0; kill < KILLS; kill++) {
-    await sleep(Math.random() * 600);
+    await sleep(Math.random() * 400);
     const victim = instances[kill % 2];
     await victim.kill();
     await victim.start();

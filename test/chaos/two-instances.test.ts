@@ -56,10 +56,10 @@ function create(instance: ApiInstance, key: string, body: object = visa): Promis
 }
 
 beforeAll(async () => {
+  const sandboxStarted = SandboxProcess.start().then((started) => (sandbox = started));
   database = await createScratchDatabase('two_instances');
   await runMigrations(database.url);
-  merchant = await createMerchantWithCli(database.url);
-  sandbox = await SandboxProcess.start();
+  [merchant] = await Promise.all([createMerchantWithCli(database.url), sandboxStarted]);
   instances.push(...(await Promise.all(['a', 'b'].map((name) => ApiInstance.start(name, env())))));
   // The provider's webhooks reach one instance, as they would through one public URL; both work the inbox.
   await sandbox.configure({ webhook_url: `${instances[0].baseUrl}/provider-webhooks/sandbox`, webhook_signing_secret: PROVIDER_SECRET, webhook_duplicate_rate: 0.5 });
