@@ -934,7 +934,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The body is not `application/json` (`unsupported-media-type`). */
+        /** @description The body is not `application/json` in UTF-8, or its `Content-Type` is missing or sent twice (`unsupported-media-type`). */
         UnsupportedMediaType: {
             headers: {
                 "Trace-Id": components["headers"]["TraceId"];
