@@ -509,7 +509,10 @@ export interface components {
          * @example usd
          */
         Currency: string;
-        /** @description Up to 20 keys of up to 40 characters, each value a string of up to 500 characters. */
+        /**
+         * @description Up to 20 keys of up to 40 characters, each value a string of up to 500 characters. An empty
+         *     value is kept as sent on a create; on an update it removes the key.
+         */
         Metadata: {
             [key: string]: string;
         };
