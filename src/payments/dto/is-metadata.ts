@@ -8,9 +8,11 @@ export function metadataProblem(value: unknown): string | undefined {
   const entries = Object.entries(value);
   if (entries.length > METADATA_LIMITS.keys) return `may have at most ${METADATA_LIMITS.keys} keys`;
   for (const [key, item] of entries) {
-    if (key.length === 0 || key.length > METADATA_LIMITS.keyLength) return `keys must be 1 to ${METADATA_LIMITS.keyLength} characters ("${key.slice(0, 50)}")`;
+    // Characters as the spec's maxLength counts them, code points: an emoji is one, not two UTF-16 units.
+    const keyLength = [...key].length;
+    if (keyLength === 0 || keyLength > METADATA_LIMITS.keyLength) return `keys must be 1 to ${METADATA_LIMITS.keyLength} characters ("${key.slice(0, 50)}")`;
     if (typeof item !== 'string') return `values must be strings ("${key}")`;
-    if (item.length > METADATA_LIMITS.valueLength) return `values may be at most ${METADATA_LIMITS.valueLength} characters ("${key}")`;
+    if ([...item].length > METADATA_LIMITS.valueLength) return `values may be at most ${METADATA_LIMITS.valueLength} characters ("${key}")`;
   }
   return undefined;
 }
