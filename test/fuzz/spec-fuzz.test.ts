@@ -182,12 +182,15 @@ function knownIds(template: string, name: string): string[] {
   return known.payments;
 }
 
-/** Path parameters the spec allows (any string): known ids (or providers), unknown ones, and odd bytes. */
+/**
+ * Path parameters the spec allows (any string): known ids (or providers), unknown ones, and odd bytes.
+ * Not `.` or `..`, encoded or not: those are dot segments, which make the URL another path (RFC 3986 §5.2.4).
+ */
 const pathParam = (template: string, name: string) =>
   fc.oneof(
     ...(name === 'provider' ? [{ arbitrary: fc.constantFrom('sandbox', 'provider'), weight: 6 }] : []),
     { arbitrary: fc.constantFrom(...knownIds(template, name)), weight: 3 },
-    { arbitrary: anyText.filter((s) => s !== '').map(encodeURIComponent), weight: 1 },
+    { arbitrary: anyText.filter((s) => s !== '' && s !== '.' && s !== '..').map(encodeURIComponent), weight: 1 },
     { arbitrary: fc.constantFrom('%00', 'pay_%00', 'pay_x', `pay_${'0'.repeat(26)}`, 'x'.repeat(150), '%2F'), weight: 1 },
   );
 
