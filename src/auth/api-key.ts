@@ -7,7 +7,8 @@ export function hashApiKey(key: string): string {
   return hash('sha256', key, 'hex');
 }
 
-const BEARER = /^Bearer\s+(\S+)$/i;
+// `credentials = auth-scheme [ 1*SP token68 ]` (RFC 9110 §11.4): the scheme in any case, then spaces, never a tab.
+const BEARER = /^Bearer +(\S+)$/i;
 const KEY_HASH = Symbol('bearer key hash');
 
 /** The key an `Authorization: Bearer …` header carries. */

@@ -252,7 +252,8 @@ export async function sandboxExecutions(sandboxUrl: string): Promise<Map<string,
   return new Map(Object.entries(body.executions));
 }
 
-function answerFields(status: number, headers: Headers, text: string): Partial<Exchange> {
+/** What an exchange records of an answer, for a suite that sends through a client of its own (raw headers, repeated ones). */
+export function answerFields(status: number, headers: Headers, text: string): Partial<Exchange> {
   let body: { id?: unknown; code?: unknown } | undefined;
   try {
     body = JSON.parse(text);

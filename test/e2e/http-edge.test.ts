@@ -39,9 +39,10 @@ function expectProblem(res: Pick<ApiResponse, 'status' | 'headers' | 'body'>, st
 /** A request fetch cannot make (a header sent twice), checked against the spec like `call` does. */
 async function sendRepeated(method: string, path: string, headers: string[], body?: unknown): Promise<ApiResponse> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
+  const typed = headers.some((name, i) => i % 2 === 0 && name.toLowerCase() === 'content-type');
   const res = await request(`${stack.baseUrl}${path}`, {
     method: method as 'GET',
-    headers: payload === undefined ? headers : [...headers, 'content-type', 'application/json'],
+    headers: payload === undefined || typed ? headers : [...headers, 'content-type', 'application/json'],
     body: payload,
   });
   const text = await res.body.text();
@@ -148,6 +149,16 @@ describe('a header sent twice', () => {
       expectProblem(res, 400, 'validation-failed');
       expect(res.body.errors).toEqual([{ field: 'Authorization', message: expect.stringMatching(/exactly one/) }]);
       expectProblem(await sendRepeated('GET', '/v1/payments', auth), 400, 'validation-failed');
+    }
+    await nothingStored();
+  });
+
+  it('two Content-Type headers (equal or not) → 415 unsupported-media-type, nothing stored or charged', async () => {
+    for (const second of ['application/json', 'text/plain']) {
+      const headers = ['authorization', `Bearer ${merchant.test_key}`, 'idempotency-key', randomUUID(), 'content-type', 'application/json', 'content-type', second];
+      const res = await sendRepeated('POST', '/v1/payments', headers, visa);
+      expectProblem(res, 415, 'unsupported-media-type');
+      expect(res.body.detail).toMatch(/exactly one Content-Type/);
     }
     await nothingStored();
   });

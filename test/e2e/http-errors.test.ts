@@ -125,6 +125,14 @@ describe('authentication', () => {
     const res = await call(stack.baseUrl, 'GET', '/v1/payments', undefined, { headers: { authorization: `Basic ${merchant.test_key}` } });
     expectProblem(res, 401, 'api-key-invalid');
   });
+
+  it('the Bearer scheme in any case, then spaces, is read; a tab in place of the spaces is malformed (RFC 9110 §11.4) → 401', async () => {
+    for (const authorization of [`bearer ${merchant.test_key}`, `BEARER ${merchant.test_key}`, `Bearer   ${merchant.test_key}`]) {
+      expect((await call(stack.baseUrl, 'GET', '/v1/payments', undefined, { headers: { authorization } })).status).toBe(200);
+    }
+    const res = await call(stack.baseUrl, 'GET', '/v1/payments', undefined, { headers: { authorization: `Bearer\t${merchant.test_key}` } });
+    expectProblem(res, 401, 'api-key-invalid');
+  });
 });
 
 describe('not found', () => {

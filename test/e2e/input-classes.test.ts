@@ -124,6 +124,21 @@ describe('strings Postgres cannot store', () => {
   });
 });
 
+describe('lengths in characters', () => {
+  it('metadata keys and values at their limit in characters outside the BMP (twice as many UTF-16 units) are accepted by every write; one more is a 400', async () => {
+    const emoji = (n: number) => '😀'.repeat(n);
+    for (const write of writes()) {
+      const longest = await send(write.method, write.path, write.body({ metadata: { [emoji(40)]: emoji(500) } }));
+      expect([write.name, longest.status]).toEqual([write.name, write.method === 'POST' ? 201 : 200]);
+      expect(longest.body.metadata[emoji(40)]).toBe(emoji(500));
+      for (const metadata of [{ [emoji(41)]: 'v' }, { k: emoji(501) }]) {
+        const over = await send(write.method, write.path, write.body({ metadata }));
+        expect([write.name, over.status, over.body.code]).toEqual([write.name, 400, 'validation-failed']);
+      }
+    }
+  });
+});
+
 describe('path parameters no id can be', () => {
   const unstorable = ['pay%00', 'pay_%00x', '%00', `pay_${'0'.repeat(25)}%00`, 'pay_01JD8X4Q5R2Z7K9M3N6P8T0V1W%00', '%F0%9F%8E%89%00'];
   it.each(unstorable)('%s in every route with an id is a 404, with nothing stored', async (id) => {

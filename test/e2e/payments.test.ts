@@ -152,6 +152,18 @@ describe('PATCH /v1/payments/{id} is idempotent too', () => {
     expect(chargesFor(stack, created.body.id)).toBe(1);
   });
 
+  it('an empty metadata value is kept as sent by a create, kept by an update that does not name it, removed by one that sets it empty', async () => {
+    const created = await create({ ...visa, metadata: { gift: '', order: '1042' } });
+    expect(created.status).toBe(201);
+    expect(created.body.metadata).toEqual({ gift: '', order: '1042' });
+    const described = await patch(created.body.id, { description: 'gift' });
+    expect(described.body.metadata).toEqual({ gift: '', order: '1042' });
+    const other = await patch(created.body.id, { metadata: { note: 'x' } });
+    expect(other.body.metadata).toEqual({ gift: '', order: '1042', note: 'x' });
+    const removed = await patch(created.body.id, { metadata: { gift: '' } });
+    expect(removed.body.metadata).toEqual({ order: '1042', note: 'x' });
+  });
+
   it('the same key with a different body or another payment is 422', async () => {
     const a = await create();
     const b = await create();

@@ -181,6 +181,12 @@ describe('POST /v1/payments/{id}/refunds', () => {
     expect(refundRequests()).toBe(1);
   });
 
+  it('keeps an empty metadata value as sent', async () => {
+    const res = await refund(await pay(), { amount: 100, metadata: { ticket: '' } });
+    expect(res.status).toBe(201);
+    expect(res.body.metadata).toEqual({ ticket: '' });
+  });
+
   it.each([
     [{ amount: 0 }, 'amount'],
     [{ amount: 12.5 }, 'amount'],

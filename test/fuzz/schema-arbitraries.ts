@@ -16,6 +16,12 @@ const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
 const text = (maxLength: number) =>
   fc.string({ unit: 'grapheme', maxLength }).filter((s) => !s.includes('\u0000') && [...s].length <= maxLength && !PROTOTYPE_NAMES.includes(s));
 
+/**
+ * Text at a schema's `maxLength`, which counts characters (code points), not UTF-16 units: with
+ * characters outside the BMP it is up to twice as long in UTF-16, where a server may count.
+ */
+const longest = (maxLength: number) => fc.string({ unit: fc.constantFrom('a', 'é', '😀', '𝄞'), minLength: maxLength, maxLength });
+
 export class SchemaArbitraries {
   constructor(private readonly doc: Schema) {}
 
@@ -142,7 +148,9 @@ export class SchemaArbitraries {
     const base =
       typeof schema.pattern === 'string'
         ? fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= minLength && s.length <= ((schema.maxLength as number | undefined) ?? Infinity))
-        : text(maxLength).filter((s) => [...s].length >= minLength);
+        : typeof schema.maxLength === 'number'
+          ? fc.oneof({ arbitrary: text(maxLength).filter((s) => [...s].length >= minLength), weight: 4 }, { arbitrary: longest(schema.maxLength), weight: 1 })
+          : text(maxLength).filter((s) => [...s].length >= minLength);
     // Examples are the values known to mean something (a supported currency), so most draws use them.
     const examples = Array.isArray(schema.examples) ? (schema.examples as string[]) : [];
     return examples.length ? fc.oneof({ arbitrary: fc.constantFrom(...examples), weight: 4 }, { arbitrary: base, weight: 1 }) : base;
@@ -158,7 +166,8 @@ export class SchemaArbitraries {
     }
     const values = typeof schema.additionalProperties === 'object' ? this.valid(schema.additionalProperties as Schema) : fc.string();
     const names = this.resolve((schema.propertyNames ?? {}) as Schema);
-    const key = text((names.maxLength as number | undefined) ?? 40).filter((s) => s.length >= ((names.minLength as number | undefined) ?? 0));
+    const shortKey = text((names.maxLength as number | undefined) ?? 40).filter((s) => s.length >= ((names.minLength as number | undefined) ?? 0));
+    const key = typeof names.maxLength === 'number' ? fc.oneof({ arbitrary: shortKey, weight: 4 }, { arbitrary: longest(names.maxLength), weight: 1 }) : shortKey;
     return fc.dictionary(key, values, { minKeys: minProperties, maxKeys: Math.min((schema.maxProperties as number | undefined) ?? 5, 5) });
   }
 

@@ -505,11 +505,17 @@ export interface components {
          */
         RateLimitPolicy: string;
         /**
-         * @description ISO 4217 code, lowercase in answers; input is case-insensitive.
+         * @description ISO 4217 code, lowercase in answers; input is case-insensitive. One of `aud`, `bhd`, `brl`,
+         *     `cad`, `chf`, `clp`, `cny`, `czk`, `dkk`, `eur`, `gbp`, `hkd`, `huf`, `inr`, `isk`, `jod`,
+         *     `jpy`, `krw`, `kwd`, `mxn`, `nok`, `nzd`, `omr`, `pln`, `ron`, `sek`, `sgd`, `tnd`, `usd`,
+         *     `vnd`, `zar`; any other is a `400` `validation-failed` naming `currency`.
          * @example usd
          */
         Currency: string;
-        /** @description Up to 20 keys of up to 40 characters, each value a string of up to 500 characters. */
+        /**
+         * @description Up to 20 keys of up to 40 characters, each value a string of up to 500 characters. An empty
+         *     value is kept as sent on a create; on an update it removes the key.
+         */
         Metadata: {
             [key: string]: string;
         };
@@ -934,7 +940,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The body is not `application/json` (`unsupported-media-type`). */
+        /** @description The body is not `application/json` in UTF-8, or its `Content-Type` is missing or sent twice (`unsupported-media-type`). */
         UnsupportedMediaType: {
             headers: {
                 "Trace-Id": components["headers"]["TraceId"];
@@ -1007,7 +1013,9 @@ export interface components {
     parameters: {
         /**
          * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
-         *     is a good choice). Keys are kept 24 hours.
+         *     is a good choice). Keys are kept 24 hours. A header's value has no whitespace at either end
+         *     (RFC 9110 §5.5): spaces around the key are not part of it, and a key of spaces only is no key.
+         *     No key, an empty one, another character, a longer one or two `Idempotency-Key` headers is a `400`.
          */
         IdempotencyKey: string;
         /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
@@ -1091,7 +1099,9 @@ export interface operations {
             header: {
                 /**
                  * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
-                 *     is a good choice). Keys are kept 24 hours.
+                 *     is a good choice). Keys are kept 24 hours. A header's value has no whitespace at either end
+                 *     (RFC 9110 §5.5): spaces around the key are not part of it, and a key of spaces only is no key.
+                 *     No key, an empty one, another character, a longer one or two `Idempotency-Key` headers is a `400`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
@@ -1205,7 +1215,9 @@ export interface operations {
             header: {
                 /**
                  * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
-                 *     is a good choice). Keys are kept 24 hours.
+                 *     is a good choice). Keys are kept 24 hours. A header's value has no whitespace at either end
+                 *     (RFC 9110 §5.5): spaces around the key are not part of it, and a key of spaces only is no key.
+                 *     No key, an empty one, another character, a longer one or two `Idempotency-Key` headers is a `400`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
@@ -1305,7 +1317,9 @@ export interface operations {
             header: {
                 /**
                  * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
-                 *     is a good choice). Keys are kept 24 hours.
+                 *     is a good choice). Keys are kept 24 hours. A header's value has no whitespace at either end
+                 *     (RFC 9110 §5.5): spaces around the key are not part of it, and a key of spaces only is no key.
+                 *     No key, an empty one, another character, a longer one or two `Idempotency-Key` headers is a `400`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
@@ -1564,7 +1578,9 @@ export interface operations {
             header: {
                 /**
                  * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
-                 *     is a good choice). Keys are kept 24 hours.
+                 *     is a good choice). Keys are kept 24 hours. A header's value has no whitespace at either end
+                 *     (RFC 9110 §5.5): spaces around the key are not part of it, and a key of spaces only is no key.
+                 *     No key, an empty one, another character, a longer one or two `Idempotency-Key` headers is a `400`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
@@ -1720,7 +1736,9 @@ export interface operations {
             header: {
                 /**
                  * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
-                 *     is a good choice). Keys are kept 24 hours.
+                 *     is a good choice). Keys are kept 24 hours. A header's value has no whitespace at either end
+                 *     (RFC 9110 §5.5): spaces around the key are not part of it, and a key of spaces only is no key.
+                 *     No key, an empty one, another character, a longer one or two `Idempotency-Key` headers is a `400`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
@@ -1798,7 +1816,9 @@ export interface operations {
             header: {
                 /**
                  * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
-                 *     is a good choice). Keys are kept 24 hours.
+                 *     is a good choice). Keys are kept 24 hours. A header's value has no whitespace at either end
+                 *     (RFC 9110 §5.5): spaces around the key are not part of it, and a key of spaces only is no key.
+                 *     No key, an empty one, another character, a longer one or two `Idempotency-Key` headers is a `400`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */
@@ -1931,7 +1951,9 @@ export interface operations {
             header: {
                 /**
                  * @description 1 to 255 printable ASCII characters, unique per request you mean to make once (a UUID v4
-                 *     is a good choice). Keys are kept 24 hours.
+                 *     is a good choice). Keys are kept 24 hours. A header's value has no whitespace at either end
+                 *     (RFC 9110 §5.5): spaces around the key are not part of it, and a key of spaces only is no key.
+                 *     No key, an empty one, another character, a longer one or two `Idempotency-Key` headers is a `400`.
                  */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description W3C trace context; its trace id becomes the response's `Trace-Id`. */

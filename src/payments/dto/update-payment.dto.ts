@@ -14,7 +14,7 @@ export class UpdatePaymentDto implements PaymentUpdateRequest {
   description?: string;
 
   @ValidateIf(present)
-  @IsMetadata({ allowEmptyValues: true })
+  @IsMetadata()
   metadata?: Record<string, string>;
 }
 

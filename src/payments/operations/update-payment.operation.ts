@@ -28,7 +28,8 @@ export class UpdatePaymentOperation {
       if (!payment) throw new ProblemError('resource-not-found', `No payment ${paymentId}.`);
 
       const metadata = { ...payment.metadata, ...dto.metadata };
-      for (const [name, value] of Object.entries(metadata)) if (value === '') delete metadata[name];
+      // Only the keys this update sets to '' go: an empty value the payment was created with stays.
+      for (const [name, value] of Object.entries(dto.metadata ?? {})) if (value === '') delete metadata[name];
       if (Object.keys(metadata).length > METADATA_LIMITS.keys) {
         throw new ProblemError('validation-failed', `A payment may have at most ${METADATA_LIMITS.keys} metadata keys.`, [
           { field: 'metadata', message: `would have ${Object.keys(metadata).length} keys, more than ${METADATA_LIMITS.keys}` },
