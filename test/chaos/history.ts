@@ -22,6 +22,23 @@ export interface Exchange {
   error?: string;
 }
 
+/** The kinds of broken promise the check tells apart, each counted in a verdict (0 when none). */
+export const VIOLATION_KINDS = [
+  'replayChanged',
+  'acknowledgedMissing',
+  'duplicateRows',
+  'chargedTwice',
+  'succeededUnexecuted',
+  'executionWithoutRow',
+  'overRefunded',
+  'unsettled',
+  'locked',
+  'processedTwice',
+  'undelivered',
+  'deliveredTwice',
+] as const;
+export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+
 /** What the database and the provider say happened, against what the clients were told. */
 export interface Verdict {
   requests: number;
@@ -30,6 +47,7 @@ export interface Verdict {
   replays: number;
   noAnswer: number;
   byStatus: Record<string, number>;
+  byKind: Record<ViolationKind, number>;
   violations: string[];
 }
 
@@ -133,6 +151,11 @@ export class History {
 
   async check(options: CheckOptions): Promise<Verdict> {
     const violations: string[] = [];
+    const byKind = Object.fromEntries(VIOLATION_KINDS.map((kind) => [kind, 0])) as Record<ViolationKind, number>;
+    const violate = (kind: ViolationKind, message: string) => {
+      byKind[kind]++;
+      violations.push(message);
+    };
     const byStatus: Record<string, number> = {};
     for (const e of this.exchanges) byStatus[e.status ?? 'no answer'] = (byStatus[e.status ?? 'no answer'] ?? 0) + 1;
 
@@ -144,12 +167,12 @@ export class History {
       const first = finals[0];
       for (const later of finals.slice(1)) {
         if (later.status !== first.status || later.text !== first.text) {
-          violations.push(`${key}: answered ${first.status} ${clip(first.text)} and later ${later.status} ${clip(later.text)}`);
+          violate('replayChanged', `${key}: answered ${first.status} ${clip(first.text)} and later ${later.status} ${clip(later.text)}`);
         }
       }
       const create = first && CREATES.find((c) => c.pattern.test(first.path));
       if (create && first.status! < 300) {
-        if (!first.id) violations.push(`${key}: a ${first.status} without an id`);
+        if (!first.id) violate('acknowledgedMissing', `${key}: a ${first.status} without an id`);
         else acknowledged.set(`${create.table} ${first.id}`, { table: create.table, id: first.id, key: first.idempotencyKey! });
       }
     }
@@ -166,13 +189,13 @@ export class History {
 
       for (const { table, id, key } of acknowledged.values()) {
         const found = tables[table as keyof typeof tables].filter((r) => r.id === id);
-        if (found.length !== 1) violations.push(`${table} ${id} (key ${key}) was acknowledged but is in the database ${found.length} times`);
-        else if (found[0].operation_id !== key) violations.push(`${table} ${id} was acknowledged for key ${key} but stored under ${found[0].operation_id}`);
+        if (found.length !== 1) violate('acknowledgedMissing', `${table} ${id} (key ${key}) was acknowledged but is in the database ${found.length} times`);
+        else if (found[0].operation_id !== key) violate('acknowledgedMissing', `${table} ${id} was acknowledged for key ${key} but stored under ${found[0].operation_id}`);
       }
       for (const [table, list] of Object.entries(tables)) {
         const perKey = new Map<string, number>();
         for (const r of list) perKey.set(r.operation_id, (perKey.get(r.operation_id) ?? 0) + 1);
-        for (const [key, n] of perKey) if (n > 1) violations.push(`${table}: key ${key} has ${n} rows`);
+        for (const [key, n] of perKey) if (n > 1) violate('duplicateRows', `${table}: key ${key} has ${n} rows`);
       }
 
       const executions = await sandboxExecutions(options.sandboxUrl);
@@ -182,29 +205,29 @@ export class History {
         for (const r of list) {
           providerKeys.add(r.provider_key);
           const n = executions.get(keyOf(r.id)) ?? 0;
-          if (n > 1) violations.push(`${table} ${r.id} (key ${r.operation_id}) executed ${n} times at the provider`);
-          if (r.status === 'succeeded' && n !== 1) violations.push(`${table} ${r.id} is succeeded with ${n} executions at the provider`);
+          if (n > 1) violate('chargedTwice', `${table} ${r.id} (key ${r.operation_id}) executed ${n} times at the provider`);
+          if (r.status === 'succeeded' && n === 0) violate('succeededUnexecuted', `${table} ${r.id} is succeeded but never executed at the provider`);
         }
       }
       for (const [providerKey, n] of executions) {
-        if (!providerKeys.has(providerKey)) violations.push(`the provider executed ${providerKey} ${n} times, for no row of this merchant`);
+        if (!providerKeys.has(providerKey)) violate('executionWithoutRow', `the provider executed ${providerKey} ${n} times, for no row of this merchant`);
       }
 
       const amounts = new Map(payments.map((p) => [p.id, Number(p.amount)]));
       const refunded = new Map<string, number>();
       for (const r of refunds) if (r.status !== 'failed') refunded.set(r.payment_id!, (refunded.get(r.payment_id!) ?? 0) + Number(r.amount));
       for (const [paymentId, sum] of refunded) {
-        if (sum > (amounts.get(paymentId) ?? 0)) violations.push(`payment ${paymentId} of ${amounts.get(paymentId)} has ${sum} refunded`);
+        if (sum > (amounts.get(paymentId) ?? 0)) violate('overRefunded', `payment ${paymentId} of ${amounts.get(paymentId)} has ${sum} refunded`);
       }
 
       if (options.settled) {
         for (const [table, list] of Object.entries(tables)) {
-          for (const r of list) if (r.status === 'pending' || r.status === 'processing') violations.push(`${table} ${r.id} is still ${r.status}`);
+          for (const r of list) if (r.status === 'pending' || r.status === 'processing') violate('unsettled', `${table} ${r.id} is still ${r.status}`);
         }
       }
       if (options.unlocked) {
         const open = await db.query(`SELECT key, recovery_point FROM idempotency_keys WHERE merchant_id = $1 AND recovery_point <> 'finished'`, [options.merchantId]);
-        for (const k of open.rows) violations.push(`idempotency key ${k.key} is unfinished at ${k.recovery_point}`);
+        for (const k of open.rows) violate('locked', `idempotency key ${k.key} is unfinished at ${k.recovery_point}`);
       }
       if (options.processedOnce) {
         const twice = await db.query(
@@ -212,13 +235,13 @@ export class History {
             GROUP BY 1, 2, 3 HAVING count(*) > 1`,
           [options.merchantId],
         );
-        for (const t of twice.rows) violations.push(`payment ${t.payment_id} went ${t.from_status} → ${t.to_status} ${t.n} times`);
+        for (const t of twice.rows) violate('processedTwice', `payment ${t.payment_id} went ${t.from_status} → ${t.to_status} ${t.n} times`);
         const events = await db.query(
           `SELECT type, COALESCE(refund_id, payment_id) AS object, count(*)::int AS n FROM events WHERE merchant_id = $1 AND type <> 'payment.updated'
             GROUP BY 1, 2 HAVING count(*) > 1`,
           [options.merchantId],
         );
-        for (const e of events.rows) violations.push(`${e.type} of ${e.object} was recorded ${e.n} times`);
+        for (const e of events.rows) violate('processedTwice', `${e.type} of ${e.object} was recorded ${e.n} times`);
       }
       if (options.deliveries) {
         const received = new Map<string, number>();
@@ -226,8 +249,8 @@ export class History {
         const events = await db.query(`SELECT id FROM events WHERE merchant_id = $1`, [options.merchantId]);
         for (const { id } of events.rows) {
           const n = received.get(id) ?? 0;
-          if (n === 0) violations.push(`event ${id} never reached the endpoint`);
-          if (n > 1 && options.deliveries.once) violations.push(`event ${id} reached the endpoint ${n} times`);
+          if (n === 0) violate('undelivered', `event ${id} never reached the endpoint`);
+          if (n > 1 && options.deliveries.once) violate('deliveredTwice', `event ${id} reached the endpoint ${n} times`);
         }
       }
     } finally {
@@ -240,6 +263,7 @@ export class History {
       replays,
       noAnswer: byStatus['no answer'] ?? 0,
       byStatus,
+      byKind,
       violations,
     };
   }

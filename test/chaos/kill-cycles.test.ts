@@ -18,7 +18,7 @@ import { untilQuiet } from './quiet.js';
  * key is left locked and every event reached the merchant's endpoint.
  */
 const KILLS = LONG ? 200 : 10;
-const WORKERS = LONG ? 6 : 2;
+const WORKERS = LONG ? 3 : 2;
 
 let database: ScratchDatabase;
 let sandbox: SandboxProcess;

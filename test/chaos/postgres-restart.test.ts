@@ -18,7 +18,7 @@ import { PostgresCluster, type ShutdownMode } from './postgres-cluster.js';
 
 const RESTARTS = LONG ? 10 : 2;
 /** Load before, between and after the restarts. */
-const GAP_MS = LONG ? 9_000 : 1_500;
+const GAP_MS = LONG ? 6_000 : 1_500;
 /** Postgres stays down this long between stop and start, so every restart has an outage a 50 ms probe sees. */
 const DOWN_MS = 300;
 const WORKERS = LONG ? 8 : 6;
@@ -237,6 +237,7 @@ it(
       readinessProbes: probes.length,
       notReadyProbes: probes.filter((p) => p.status !== 200).length,
       violations: verdict.violations.length,
+      byKind: verdict.byKind,
       loadMs: Math.round(loadMs),
       settleMs: Math.round(settleMs),
       durationMs: Math.round(performance.now() - started),

@@ -16,7 +16,7 @@ import { query, untilQuiet } from './quiet.js';
  * webhook delivery) take each piece of work once.
  */
 const SAME_KEY_CREATES = 200;
-const ROUNDS = LONG ? 25 : 1;
+const ROUNDS = LONG ? 15 : 1;
 const STRANDED_PER_CRASH = LONG ? 20 : 8;
 const CRASHES = LONG ? 5 : 1;
 const PROCESSING = LONG ? 100 : 12;

@@ -581,6 +581,7 @@ it(`${PATH ? 'the replayed request' : `${RUNS} generated requests`} over every o
     invalid: tallies.reduce((n, t) => n + t.invalid, 0),
     byStatus: verdict.byStatus,
     violations: verdict.violations.length,
+    byKind: verdict.byKind,
     durationMs,
   });
   expect(verdict.violations).toEqual([]);
