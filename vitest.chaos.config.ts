@@ -7,6 +7,10 @@ export default defineConfig({
     ...base.test,
     include: ['test/chaos/**/*.test.ts', 'test/fuzz/**/*.test.ts'],
     env: { ...base.test?.env, CHAOS: 'long' },
+    // Two at a time: the kill -9 cycles (most of the run, waiting on restarts) beside the others, which
+    // keep to databases of their own or to the suite's one alone (the fuzz is the only file truncating it).
+    fileParallelism: true,
+    maxWorkers: 2,
     testTimeout: 900_000,
   },
 });

@@ -48,6 +48,11 @@ await writeFile(DOC, `${doc.slice(0, from)}${lines.join('\n')}${doc.slice(to + E
 console.log(`test:chaos: passed in ${minutes} min; figures written to ${DOC}`);
 
 function format(value) {
-  if (value && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (Array.isArray(value)) return value.join(', ');
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length > 1 && entries.every(([, v]) => v === 0)) return `all 0 (${entries.map(([k]) => k).join(', ')})`;
+    return entries.map(([k, v]) => `${k} ${v}`).join(', ');
+  }
   return String(value);
 }

@@ -7,8 +7,8 @@ const UTF8 = /^"?utf-?8"?$/i;
 /**
  * Fastify's JSON parser with two changes. A body declared in another charset, or under two
  * Content-Type headers, is a 415: it would be read as UTF-8 and mean something else than what was
- * sent. And `__proto__` or `constructor` keys
- * are parsed as plain own keys instead of failing the parse, so the input guard refuses them with
+ * sent. And `__proto__` or `constructor` keys are parsed as plain own keys instead of failing the
+ * parse, so the input guard refuses them with
  * every other Object.prototype name, naming the field, before any code reads the body. A route
  * that keeps its body raw (see raw-body.ts) gets the bytes, unparsed.
  */

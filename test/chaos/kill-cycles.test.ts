@@ -18,7 +18,7 @@ import { untilQuiet } from './quiet.js';
  * key is left locked and every event reached the merchant's endpoint.
  */
 const KILLS = LONG ? 200 : 10;
-const WORKERS = LONG ? 3 : 2;
+const WORKERS = 2;
 
 let database: ScratchDatabase;
 let sandbox: SandboxProcess;
@@ -111,7 +111,7 @@ it(`${KILLS} kill -9s of two alternating instances under creates and refunds: no
   const started = Date.now();
   const load = Promise.all(Array.from({ length: WORKERS }, worker));
   for (let kill = 0; kill < KILLS; kill++) {
-    await sleep(Math.random() * 400);
+    await sleep(Math.random() * 250);
     const victim = instances[kill % 2];
     await victim.kill();
     await victim.start();
