@@ -122,6 +122,27 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Background tasks that run often enough for a test to wait on them: the completer, the reconciler, webhook delivery. */
+export const QUICK_JOBS = {
+  JOBS_ENABLED: 'true',
+  COMPLETER_INTERVAL_MS: '200',
+  RECONCILE_BASE_MS: '200',
+  RECONCILE_MAX_MS: '1000',
+  WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+  WEBHOOK_POLL_INTERVAL_MS: '50',
+  WEBHOOK_RETRY_SCHEDULE_MS: '200,500,1000',
+} as const;
+
+/** Subscribes `url` to every event of the merchant whose key is `apiKey`, through the API at `baseUrl`. */
+export async function subscribe(baseUrl: string, apiKey: string, url: string): Promise<void> {
+  const res = await fetch(`${baseUrl}/v1/webhook_endpoints`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': crypto.randomUUID(), 'content-type': 'application/json' },
+    body: JSON.stringify({ url, enabled_events: ['*'] }),
+  });
+  if (res.status !== 201) throw new Error(`the webhook endpoint was not created: ${res.status} ${await res.text()}`);
+}
+
 /**
  * A two-second lease, so a key a killed process held is taken over soon, and the budgets and
  * database timeouts that must fit inside it; long enough for a loaded two-core machine.

@@ -7,7 +7,7 @@ import { visa } from '../support/harness.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { LONG, recordFigures } from './figures.js';
-import { ApiInstance, CHAOS_TIMING, balancingFetch, createMerchantWithCli, SandboxProcess, sleep } from './fleet.js';
+import { ApiInstance, balancingFetch, CHAOS_TIMING, createMerchantWithCli, QUICK_JOBS, SandboxProcess, sleep, subscribe } from './fleet.js';
 import { History } from './history.js';
 import { untilQuiet } from './quiet.js';
 
@@ -37,22 +37,11 @@ beforeAll(async () => {
     ...CHAOS_TIMING,
     DATABASE_URL: database.url,
     SANDBOX_URL: sandbox.url,
-    JOBS_ENABLED: 'true',
-    COMPLETER_INTERVAL_MS: '200',
-    RECONCILE_BASE_MS: '200',
-    RECONCILE_MAX_MS: '1000',
-    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    WEBHOOK_POLL_INTERVAL_MS: '50',
-    WEBHOOK_RETRY_SCHEDULE_MS: '200,500,1000',
+    ...QUICK_JOBS,
   };
   instances.push(...(await Promise.all(['a', 'b'].map((name) => ApiInstance.start(name, env)))));
   receiver = await WebhookReceiver.start();
-  const endpoint = await fetch(`${instances[0].baseUrl}/v1/webhook_endpoints`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${merchant.test_key}`, 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
-    body: JSON.stringify({ url: receiver.url, enabled_events: ['*'] }),
-  });
-  expect(endpoint.status).toBe(201);
+  await subscribe(instances[0].baseUrl, merchant.test_key, receiver.url);
 }, 90_000);
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { visa } from '../support/harness.js';
 import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { LONG, recordFigures } from './figures.js';
-import { ApiInstance, CHAOS_TIMING, createMerchantWithCli, SandboxProcess } from './fleet.js';
+import { ApiInstance, CHAOS_TIMING, createMerchantWithCli, QUICK_JOBS, SandboxProcess, subscribe } from './fleet.js';
 import { type Exchange, History } from './history.js';
 import { query, untilQuiet } from './quiet.js';
 
@@ -36,14 +36,8 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
     DATABASE_URL: database.url,
     SANDBOX_URL: sandbox.url,
     SANDBOX_WEBHOOK_SECRET: PROVIDER_SECRET,
-    JOBS_ENABLED: 'true',
-    COMPLETER_INTERVAL_MS: '200',
-    RECONCILE_BASE_MS: '200',
-    RECONCILE_MAX_MS: '1000',
+    ...QUICK_JOBS,
     INBOX_SWEEP_INTERVAL_MS: '200',
-    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    WEBHOOK_POLL_INTERVAL_MS: '50',
-    WEBHOOK_RETRY_SCHEDULE_MS: '200,500,1000',
     ...extra,
   };
 }
@@ -64,12 +58,7 @@ beforeAll(async () => {
   // The provider's webhooks reach one instance, as they would through one public URL; both work the inbox.
   await sandbox.configure({ webhook_url: `${instances[0].baseUrl}/provider-webhooks/sandbox`, webhook_signing_secret: PROVIDER_SECRET, webhook_duplicate_rate: 0.5 });
   receiver = await WebhookReceiver.start();
-  const endpoint = await fetch(`${instances[1].baseUrl}/v1/webhook_endpoints`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${merchant.test_key}`, 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
-    body: JSON.stringify({ url: receiver.url, enabled_events: ['*'] }),
-  });
-  expect(endpoint.status).toBe(201);
+  await subscribe(instances[1].baseUrl, merchant.test_key, receiver.url);
 }, 90_000);
 
 afterAll(async () => {
