@@ -106,7 +106,9 @@ export function balancingFetch(instances: ApiInstance[], inner: typeof fetch = f
   return (input, init) => {
     const request = new Request(input, init);
     const up = instances.filter((i) => i.up);
-    const target = (up.length > 0 ? up : instances)[next++ % Math.max(1, up.length || instances.length)];
+    // With none up, a call still goes somewhere and fails as a dropped connection would.
+    const pool = up.length > 0 ? up : instances;
+    const target = pool[next++ % pool.length];
     const url = new URL(request.url);
     return inner(new Request(`${target.baseUrl}${url.pathname}${url.search}`, request));
   };
